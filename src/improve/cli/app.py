@@ -1,0 +1,275 @@
+"""The `improve` command: human output by default, `--json` for machines.
+
+An ImproveError becomes one red line and exit code 1 (2 for usage errors); with
+IMPROVE_DEBUG=1 it is re-raised so tests and developers see the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from improve.errors import ImproveError
+
+# Prefect reads these when it is first imported (inside the commands that run flows).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+app = typer.Typer(name="improve", help="Data-driven PDCA service-improvement cycles.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LocaleChoice(StrEnum):
+    """Report language."""
+
+    zh = "zh-CN"
+    en = "en"
+
+
+class Grain(StrEnum):
+    """Period of `improve kpis`."""
+
+    week = "week"
+    month = "month"
+
+
+def handles_errors(func: F) -> F:
+    """Turn an ImproveError into one red line and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ImproveError as exc:
+            if os.environ.get("IMPROVE_DEBUG"):
+                raise
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default, indent=2) + "\n")
+
+
+@app.command("sample-data")
+@handles_errors
+def sample_data(directory: Annotated[Path, typer.Argument(help="Folder to write into.")]) -> None:
+    """Write the deterministic demo data set: tickets, surveys and progress reports."""
+    from improve.config import demo_programme_path, load_playbook, load_programme
+    from improve.data.sample import write_sample_data
+    from improve.stages.schedule import china_calendar
+
+    programme = load_programme(demo_programme_path())
+    with console.status("Generating 18 months of tickets and surveys..."):
+        files = write_sample_data(directory, playbook=load_playbook(programme),
+                                  plan_start=programme.cycle.plan_start,
+                                  calendar=china_calendar(range(2024, 2028)))
+    console.print(f"Wrote {files.tickets_count:,} tickets to {files.tickets}")
+    console.print(f"Wrote {files.surveys_count:,} survey answers to {files.surveys}")
+    console.print(f"Wrote progress reports to {files.progress}")
+
+
+@app.command()
+@handles_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for data, database and reports.")] = Path(
+        "artifacts/demo"),
+    locale: Annotated[LocaleChoice, typer.Option(help="Report language.")] = LocaleChoice.zh,
+) -> None:
+    """Sample data plus the full six-stage cycle with auto-approval."""
+    from improve.config import demo_programme_path
+
+    out = out.resolve()
+    os.environ["IMPROVE_HOME"] = str(out)
+    os.environ["IMPROVE_ARTIFACTS_DIR"] = str(out / "reports")
+    os.environ["IMPROVE_DATABASE_URL"] = f"sqlite:///{out / 'improve.db'}"
+    sample_data(out / "data")
+    outcome = _run_cycle(demo_programme_path(), stages=None, data_root=out,
+                         locale=locale.value, auto_approve=True)
+    console.print(f"[green]Cycle complete.[/green] Open {outcome.index}")
+
+
+def _run_cycle(config: Path, *, stages: list[str] | None, data_root: Path | None,
+               locale: str | None, auto_approve: bool) -> Any:
+    from improve.orchestration.flows import cycle_flow
+
+    with console.status("Running the improvement cycle (Prefect)..."):
+        outcome = cycle_flow(str(config), stages=stages,
+                             data_root=str(data_root) if data_root else None,
+                             locale=locale, auto_approve=auto_approve)
+    for s in outcome.stages:
+        state = "new version" if s.created else "unchanged"
+        console.print(f"  {s.stage:<9} {s.artifact_id} v{s.version}  {state}, {s.status}")
+    if outcome.waiting_for is not None:
+        w = outcome.waiting_for
+        console.print(f"[yellow]Stage gate:[/yellow] {w.artifact_id} v{w.version} awaits "
+                      f"approval. Run `improve approve {w.artifact_id} --as NAME`, then run "
+                      "the cycle again.")
+    return outcome
+
+
+@app.command()
+@handles_errors
+def run(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    stage: Annotated[str | None, typer.Option(help="Run only this stage.")] = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve",
+                                               help="Approve each artifact as the owner.")] = False,
+    data_root: Annotated[Path | None, typer.Option(
+        help="Folder the data paths are relative to (default: the programme file's).")] = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+) -> None:
+    """Run the cycle (or one stage) of a programme; stops at each unapproved stage gate."""
+    from improve.domain.base import Stage
+
+    if stage is not None and stage not in {s.value for s in Stage}:
+        raise typer.BadParameter(f"{stage!r}; choose one of {', '.join(s.value for s in Stage)}",
+                                 param_hint="--stage")
+    outcome = _run_cycle(config, stages=[stage] if stage else None, data_root=data_root,
+                         locale=locale.value if locale else None, auto_approve=auto_approve)
+    console.print(f"Reports: {outcome.index}")
+
+
+@app.command()
+@handles_errors
+def approve(
+    artifact_id: Annotated[str, typer.Argument(help="e.g. demo/2026-H1/diagnose")],
+    as_: Annotated[str, typer.Option("--as", help="Approver name from the programme.")],
+    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead.")] = False,
+    comment: Annotated[str | None, typer.Option(help="Comment, required to reject.")] = None,
+) -> None:
+    """Approve (or reject) a stage artifact version: the stage gate."""
+    from improve.settings import Settings
+    from improve.storage import repository as repo
+    from improve.storage.db import make_engine, migrate, session_factory
+
+    if reject and not comment:
+        raise typer.BadParameter("a rejection needs --comment saying what to change",
+                                 param_hint="--comment")
+    engine = make_engine(Settings().resolved_database_url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as session, session.begin():
+            current = repo.get_artifact(session=session, artifact_id=artifact_id, version=version)
+            programme = repo.get_programme(session=session, key=current.artifact.programme)
+            stored = repo.approve(session=session, artifact_id=artifact_id,
+                                  version=current.ref.version, approver=as_,
+                                  approvers=programme.approvers.everyone, reject=reject,
+                                  comment=comment)
+    finally:
+        engine.dispose()
+    console.print(f"{stored.ref.artifact_id} v{stored.ref.version}: {stored.status} by {as_}")
+
+
+@app.command()
+@handles_errors
+def kpis(
+    file: Annotated[Path, typer.Argument(help="Tickets: CSV, XLSX or Parquet.")],
+    config: Annotated[Path | None, typer.Option(
+        help="Programme whose column mapping (and surveys) to use.")] = None,
+    by: Annotated[Grain, typer.Option(help="Period.")] = Grain.month,
+    dims: Annotated[str, typer.Option(help="Comma-separated dimensions, e.g. team,channel.")]
+    = "",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
+) -> None:
+    """KPIs per period (and dimension values) with KPI.md's default definitions."""
+    import duckdb
+
+    from improve.data.canonical import SURVEYS, TICKETS, load_canonical
+    from improve.data.kpis import compute_kpis
+    from improve.domain.programme import DataSource
+
+    dim_list = [d.strip() for d in dims.split(",") if d.strip()]
+    con = duckdb.connect()
+    try:
+        if config is None:
+            load_canonical(con, TICKETS, DataSource(path=str(file.resolve())), base_dir=Path.cwd())
+        else:
+            from improve.config import load_programme
+
+            programme = load_programme(config)
+            source = programme.data.tickets.model_copy(update={"path": str(file.resolve())})
+            load_canonical(con, TICKETS, source, base_dir=Path.cwd(),
+                           timezone=programme.timezone)
+            if programme.data.surveys is not None:
+                load_canonical(con, SURVEYS, programme.data.surveys,
+                               base_dir=config.resolve().parent, timezone=programme.timezone)
+        rows = compute_kpis(con, grain=by.value, dims=dim_list)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(rows)
+        return
+    shown = ["volume", "frt_median_min", "resolution_median_h", "fcr_rate", "reopen_rate",
+             "csat_rate", "complaint_rate", "backlog_end"]
+    table = Table(title=f"KPIs by {by.value}: {file.name}")
+    for col in ["period", *dim_list, *shown]:
+        table.add_column(col, justify="left" if col in ("period", *dim_list) else "right")
+    for row in rows:
+        cells = [str(row["period"]), *(str(row[d]) for d in dim_list)]
+        for name in shown:
+            v = row[name]
+            cells.append("—" if v is None else f"{v:.1%}" if name.endswith("_rate")
+                         else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}")
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command()
+@handles_errors
+def status(as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+           ) -> None:
+    """Programmes, cycles and each stage's latest artifact version and approval state."""
+    from improve.settings import Settings
+    from improve.storage import repository as repo
+    from improve.storage.db import make_engine, migrate, session_factory
+
+    engine = make_engine(Settings().resolved_database_url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as session:
+            cycles = repo.cycle_status(session=session)
+    finally:
+        engine.dispose()
+    data = [c.model_dump(mode="json") for c in cycles]
+    if as_json:
+        _print_json(data)
+        return
+    if not data:
+        console.print("No programme has run yet. Try `improve demo`.")
+        return
+    for c in cycles:
+        table = Table(title=f"{c.programme_key} / {c.cycle_key}")
+        for col in ("stage", "artifact", "version", "status"):
+            table.add_column(col)
+        for s in c.stages:
+            table.add_row(s.stage, s.artifact_id or "—", str(s.version or "—"), s.status or "—")
+        console.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Ingestion of ticket, survey and progress files, and the KPI engine."""

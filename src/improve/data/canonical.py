@@ -1,0 +1,235 @@
+"""Turn a raw file table into the canonical ticket (or survey, progress) table of KPI.md.
+
+Validation is all or nothing: every problem is collected with its file, row, column,
+value and reason, and the table is created only when there are none.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from improve.data.readers import ROW_COLUMN, read_raw, run
+from improve.domain.programme import (
+    CANONICAL_COLUMNS,
+    PROGRESS_COLUMNS,
+    REQUIRED_COLUMNS,
+    SURVEY_COLUMNS,
+    DataSource,
+)
+from improve.errors import InputDataError
+
+ColumnType = Literal["text", "timestamp", "date", "int", "float", "bool"]
+
+TICKET_TYPES: dict[str, ColumnType] = {
+    "ticket_id": "text", "created_at": "timestamp", "first_response_at": "timestamp",
+    "resolved_at": "timestamp", "channel": "text", "category": "text", "team": "text",
+    "agent": "text", "priority": "text", "region": "text", "product": "text", "reopens": "int",
+    "agent_replies": "int", "reassignments": "int", "csat": "int", "complaint": "bool",
+    "sla_breached": "bool", "handle_minutes": "float",
+}  # fmt: skip
+SURVEY_TYPES: dict[str, ColumnType] = {
+    "survey_id": "text", "answered_at": "timestamp", "ticket_id": "text", "csat": "int",
+    "nps": "int", "comment": "text", "region": "text", "channel": "text",
+}  # fmt: skip
+PROGRESS_TYPES: dict[str, ColumnType] = {
+    "task_id": "text", "as_of": "date", "percent_complete": "float", "status": "text",
+    "note": "text",
+}
+assert tuple(TICKET_TYPES) == CANONICAL_COLUMNS
+assert tuple(SURVEY_TYPES) == SURVEY_COLUMNS
+assert tuple(PROGRESS_TYPES) == PROGRESS_COLUMNS
+
+_DEFAULTS: dict[str, str] = {"reopens": "0", "complaint": "FALSE"}
+_TRUE = ("true", "t", "1", "yes", "y", "是", "x")
+_FALSE = ("false", "f", "0", "no", "n", "否", "")
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located input problem."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def describe(self, path: Path) -> str:
+        """`file:row, column 'c', value 'v': reason`."""
+        where = f"{path}" + (f":{self.row}" if self.row is not None else "")
+        col = f", column {self.column!r}" if self.column else ""
+        val = f", value {self.value!r}" if self.value is not None else ""
+        return f"{where}{col}{val}: {self.reason}"
+
+
+def raise_problems(path: Path, problems: Sequence[Problem], total: int | None = None) -> None:
+    """Raise one InputDataError listing the first 20 problems and counting the rest."""
+    if not problems:
+        return
+    total = total if total is not None else len(problems)
+    lines = [p.describe(path) for p in problems[:MAX_LISTED]]
+    more = total - len(lines)
+    tail = f"\n  ... and {more} more problem(s)" if more > 0 else ""
+    raise InputDataError(
+        f"{path}: {total} problem(s); nothing was stored. Fix the file and run again:\n  "
+        + "\n  ".join(lines) + tail
+    )
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a canonical table holds: its typed columns, which are required, its key."""
+
+    name: str
+    types: Mapping[str, ColumnType]
+    required: tuple[str, ...]
+    key: str | None
+
+
+TICKETS = TableSpec("tickets", TICKET_TYPES, REQUIRED_COLUMNS, "ticket_id")
+SURVEYS = TableSpec("surveys", SURVEY_TYPES, ("answered_at",), "survey_id")
+PROGRESS = TableSpec("progress", PROGRESS_TYPES, ("task_id", "as_of", "percent_complete"), None)
+
+
+def load_canonical(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    source: DataSource,
+    *,
+    base_dir: Path,
+    timezone: str = "Asia/Shanghai",
+) -> int:
+    """Read `source` into the canonical table `spec.name`; returns its row count.
+
+    Raises InputDataError (nothing created) when any row fails validation.
+    """
+    path = (base_dir / source.path).resolve() if not Path(source.path).is_absolute() \
+        else Path(source.path)
+    raw = f"_raw_{spec.name}"
+    columns = read_raw(con, path, raw, fmt=source.format, sheet=source.sheet)
+    select = _select_list(spec, source.mapping, columns, path)
+    typed = f"_typed_{spec.name}"
+    run(con, f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {ROW_COLUMN}, "
+                + ", ".join(_typed_expr(spec.types[c], expr, c, timezone)
+                            for c, expr in select.items())
+                + ", " + ", ".join(f"{expr} AS \"_src_{c}\"" for c, expr in select.items())
+                + f" FROM {raw}")
+    problems, total = _validate(con, spec, typed, select)
+    if problems:
+        run(con, f"DROP TABLE IF EXISTS {typed}")
+        run(con, f"DROP TABLE IF EXISTS {raw}")
+        raise_problems(path, problems, total)
+    run(con, f"CREATE OR REPLACE TABLE {spec.name} AS SELECT "
+                + ", ".join(f'"{c}"' for c in spec.types) + f" FROM {typed} ORDER BY {ROW_COLUMN}")
+    run(con, f"DROP TABLE {typed}")
+    run(con, f"DROP TABLE {raw}")
+    count = con.execute(f"SELECT count(*) FROM {spec.name}").fetchall()[0]
+    return int(count[0]) if count else 0
+
+
+def _select_list(
+    spec: TableSpec, mapping: Mapping[str, str], columns: list[str], path: Path
+) -> dict[str, str]:
+    """Canonical column -> SQL expression over the raw table (a quoted column or a default)."""
+    select: dict[str, str] = {}
+    missing: list[Problem] = []
+    lowered = {c.lower(): c for c in columns}
+    for canonical in spec.types:
+        wanted = mapping.get(canonical, canonical)
+        actual = wanted if wanted in columns else lowered.get(wanted.lower())
+        if actual is not None:
+            select[canonical] = '"' + actual.replace('"', '""') + '"'
+        elif canonical in spec.required or canonical in mapping:
+            near = difflib.get_close_matches(wanted, columns, n=3, cutoff=0.5)
+            hint = f"; nearest headers: {', '.join(near)}" if near else \
+                f"; the file's headers are: {', '.join(columns[:30])}"
+            missing.append(Problem(1, wanted, None,
+                                   f"required column missing (canonical {canonical!r}){hint}; "
+                                   "rename the header or map it in the data source's `mapping`"))
+        else:
+            select[canonical] = f"'{_DEFAULTS[canonical]}'" if canonical in _DEFAULTS else "NULL"
+    raise_problems(path, missing)
+    return select
+
+
+def _typed_expr(kind: ColumnType, expr: str, name: str, tz: str) -> str:
+    text = f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
+    if kind == "text":
+        out = text
+    elif kind == "timestamp":
+        out = (f"CASE WHEN typeof({expr}) = 'TIMESTAMP WITH TIME ZONE' "
+               f"THEN timezone('{tz}', TRY_CAST({expr} AS TIMESTAMPTZ)) "
+               f"ELSE TRY_CAST({text} AS TIMESTAMP) END")
+    elif kind == "date":
+        out = f"TRY_CAST({text} AS DATE)"
+    elif kind == "float":
+        out = f"TRY_CAST({text} AS DOUBLE)"
+    elif kind == "int":
+        out = (f"CASE WHEN TRY_CAST({text} AS DOUBLE) = floor(TRY_CAST({text} AS DOUBLE)) "
+               f"THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END")
+    else:
+        trues = ", ".join(f"'{v}'" for v in _TRUE)
+        falses = ", ".join(f"'{v}'" for v in _FALSE if v)
+        out = (f"CASE WHEN lower({text}) IN ({trues}) THEN TRUE "
+               f"WHEN lower({text}) IN ({falses}) THEN FALSE END")
+    return f'{out} AS "{name}"'
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, typed: str, select: Mapping[str, str]
+) -> tuple[list[Problem], int]:
+    checks: list[str] = []
+
+    def check(condition: str, column: str, reason: str) -> None:
+        value = f'CAST("_src_{column}" AS VARCHAR)'
+        checks.append(f"SELECT {ROW_COLUMN} AS r, '{column}' AS c, {value} AS v, "
+                      f"'{reason.replace(chr(39), chr(39) * 2)}' AS why FROM {typed} "
+                      f"WHERE {condition}")
+
+    expected = {"timestamp": "a date-time like 2025-03-01 09:30", "date": "a date like 2025-03-01",
+                "int": "a whole number", "float": "a number", "bool": "true/false (or 1/0, 是/否)",
+                "text": "text"}
+    for column, kind in spec.types.items():
+        src = f'nullif(trim(CAST("_src_{column}" AS VARCHAR)), \'\')'
+        if kind != "text":
+            check(f'{src} IS NOT NULL AND "{column}" IS NULL', column,
+                  f"cannot be read as {expected[kind]}")
+        if column in spec.required:
+            check(f"{src} IS NULL", column, "required value is empty")
+    types = spec.types
+    if "reopens" in types:
+        for c in ("reopens", "agent_replies", "reassignments"):
+            check(f'"{c}" < 0', c, "must be 0 or more")
+        check('"csat" NOT BETWEEN 1 AND 5', "csat", "CSAT must be 1 to 5 (or empty if unrated)")
+        check('"handle_minutes" < 0', "handle_minutes", "must be 0 or more")
+        check('"resolved_at" < "created_at"', "resolved_at", "resolved before it was created")
+        check('"first_response_at" < "created_at"', "first_response_at",
+              "first response before the ticket was created")
+    if spec is SURVEYS:
+        check('"csat" NOT BETWEEN 1 AND 5', "csat", "CSAT must be 1 to 5")
+        check('"nps" NOT BETWEEN 0 AND 10', "nps", "NPS answer must be 0 to 10")
+    if spec is PROGRESS:
+        check('"percent_complete" NOT BETWEEN 0 AND 100', "percent_complete",
+              "percent complete must be 0 to 100")
+    if spec.key:
+        key = spec.key
+        checks.append(
+            f"SELECT {ROW_COLUMN} AS r, '{key}' AS c, \"{key}\" AS v, "
+            f"'duplicate id, also on row(s) ' || string_agg(CAST(o AS VARCHAR), ', ') AS why "
+            f"FROM (SELECT a.{ROW_COLUMN}, a.\"{key}\", b.{ROW_COLUMN} AS o FROM {typed} a "
+            f"JOIN {typed} b ON a.\"{key}\" = b.\"{key}\" AND a.{ROW_COLUMN} <> b.{ROW_COLUMN}) "
+            f"GROUP BY ALL"
+        )
+    union = " UNION ALL ".join(checks)
+    total_row = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0]
+    total = int(total_row[0]) if total_row else 0
+    if total == 0:
+        return [], 0
+    rows = con.execute(f"SELECT * FROM ({union}) ORDER BY r, c LIMIT {MAX_LISTED}").fetchall()
+    return [Problem(int(r), c, v, why) for r, c, v, why in rows], total

@@ -1,0 +1,242 @@
+"""Build the facts each stage reads from the canonical tables, with DuckDB."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import duckdb
+
+from improve.data.kpis import DIMENSIONS, compute_kpis, has_table, survey_kpis
+from improve.domain.facts import (
+    EvaluationFacts,
+    ExecutionFacts,
+    MeasureStat,
+    PeriodKpis,
+    PilotFacts,
+    ProgressReport,
+    SegmentFacts,
+    TeamLoad,
+    WindowFacts,
+)
+from improve.domain.kpi import KPI_NAMES
+
+_FCR = ("reopens = 0 AND CASE WHEN agent_replies IS NOT NULL THEN agent_replies <= 1 "
+        "ELSE coalesce(reassignments, 0) = 0 END")
+
+# KPI -> the per-ticket measure whose mean decomposes it (NULL where a ticket does not count).
+MEASURES: dict[str, str] = {
+    "frt_median_min": "frt_min",
+    "frt_mean_min": "frt_min",
+    "frt_p90_min": "frt_min",
+    "resolution_median_h": "res_h",
+    "resolution_p90_h": "res_h",
+    "fcr_rate": f"CASE WHEN resolved THEN CAST(({_FCR}) AS INT) END",
+    "reopen_rate": "CASE WHEN resolved THEN CAST(reopens > 0 AS INT) END",
+    "csat_rate": "CAST(csat >= 4 AS INT)",
+    "csat_mean": "csat",
+    "complaint_rate": "CAST(coalesce(complaint, FALSE) AS INT)",
+    "sla_breach_rate": "CAST(sla_breached AS INT)",
+    "handle_minutes_mean": "handle_minutes",
+}
+_VIEW = ("SELECT *, (epoch(first_response_at) - epoch(created_at)) / 60.0 AS frt_min, "
+         "(epoch(resolved_at) - epoch(created_at)) / 3600.0 AS res_h, "
+         "resolved_at IS NOT NULL AS resolved FROM tickets")
+
+
+def _between(start: date, end: date, column: str = "created_at") -> str:
+    return f"{column} >= TIMESTAMP '{start.isoformat()}' AND {column} < TIMESTAMP '{end.isoformat()}'"
+
+
+def _stat_columns() -> str:
+    parts = []
+    for i, expr in enumerate(dict.fromkeys(MEASURES.values())):
+        parts.append(f"count({expr}) AS n{i}, avg({expr}) AS m{i}, var_samp({expr}) AS v{i}")
+    return ", ".join(parts)
+
+
+def _stats(row: Mapping[str, object]) -> dict[str, MeasureStat]:
+    index = {expr: i for i, expr in enumerate(dict.fromkeys(MEASURES.values()))}
+    out = {}
+    for kpi_name, expr in MEASURES.items():
+        i = index[expr]
+        out[kpi_name] = MeasureStat(n=int(row[f"n{i}"] or 0), mean=_f(row[f"m{i}"]),
+                                    var=_f(row[f"v{i}"]))
+    return out
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, object]]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _f(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _kpis(rows: Sequence[Mapping[str, object]]) -> dict[str, float | None]:
+    if not rows:
+        return dict.fromkeys(KPI_NAMES)
+    return {k: _f(rows[0][k]) for k in KPI_NAMES}
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[int, str]:
+    """Ticket count and an order-independent SHA-256 fingerprint of the window's tickets."""
+    count, xor = con.execute(
+        "SELECT count(*), bit_xor(hash(ticket_id, created_at, first_response_at, resolved_at, "
+        "channel, category, team, agent, priority, region, product, reopens, agent_replies, "
+        "reassignments, csat, complaint, sla_breached, handle_minutes)) "
+        f"FROM tickets WHERE {_between(start, end)}"
+    ).fetchall()[0]
+    digest = hashlib.sha256(f"{start}|{end}|{count}|{xor}".encode()).hexdigest()
+    return int(count), digest
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> WindowFacts:
+    """Baseline window facts: KPIs, trend, per-segment measures, team load."""
+    tickets, digest = fingerprint(con, start, end)
+    window = compute_kpis(con, grain="window", start=start, end=end)
+    monthly = compute_kpis(con, grain="month", start=start, end=end)
+    early = compute_kpis(con, grain="window", start=start, end=add_months(start, 3))
+    late = compute_kpis(con, grain="window", start=add_months(end, -3), end=end)
+    cond = _between(start, end)
+    overall = _records(con, f"SELECT {_stat_columns()}, "
+                            "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
+                            f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond}")[0]
+    segments: list[SegmentFacts] = []
+    for dim in DIMENSIONS:
+        kpi_rows = {r[dim]: r for r in compute_kpis(con, grain="window", dims=[dim],
+                                                     start=start, end=end)}
+        parent = "mode(team)" if dim == "agent" else "NULL"
+        for row in _records(con, f'SELECT "{dim}" AS value, {parent} AS parent, count(*) AS tickets, '
+                                 f"{_stat_columns()}, avg(CAST(reopens > 0 OR "
+                                 "coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
+                                 f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond} "
+                                 f'AND "{dim}" IS NOT NULL GROUP BY 1 ORDER BY 1'):
+            segments.append(SegmentFacts(
+                dimension=dim, value=str(row["value"]),
+                parent=None if row["parent"] is None else str(row["parent"]), tickets=int(row["tickets"]),  # type: ignore[call-overload]
+                kpis=_kpis([kpi_rows[row["value"]]]), measures=_stats(row),
+                rework_rate=_f(row["rw"]), replies_mean=_f(row["rp"])))
+    return WindowFacts(
+        start=start, end=end, tickets=tickets, fingerprint=digest,
+        kpis=_kpis(window), early=_kpis(early), late=_kpis(late),
+        monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
+        overall=_stats(overall), rework_rate=_f(overall["rw"]), replies_mean=_f(overall["rp"]),
+        segments=tuple(segments), team_load=_team_load(con, cond),
+    )
+
+
+def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...]:
+    rows = _records(con, f"SELECT team, CAST(date_trunc('month', created_at) AS DATE) AS period, "
+                         "count(*) FILTER (resolved) / nullif(count(DISTINCT agent) "
+                         "FILTER (resolved), 0) AS tpa, avg(frt_min) AS frt, avg(res_h) AS res "
+                         f"FROM ({_VIEW}) WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2")
+    teams: dict[str, list[dict[str, object]]] = {}
+    for r in rows:
+        teams.setdefault(str(r["team"]), []).append(r)
+    out = []
+    for team, points in teams.items():
+        frt = tuple(_f(p["frt"]) for p in points)
+        res = tuple(_f(p["res"]) for p in points)
+        out.append(TeamLoad(
+            team=team, periods=tuple(p["period"] for p in points),  # type: ignore[misc]
+            tickets_per_agent=tuple(_f(p["tpa"]) for p in points),
+            measures={k: (frt if MEASURES[k] == "frt_min" else res) for k in MEASURES
+                      if MEASURES[k] in ("frt_min", "res_h")},
+        ))
+    return tuple(out)
+
+
+def scope_condition(scope: Mapping[str, str]) -> str:
+    """SQL condition selecting tickets in a pilot scope (values are quoted safely)."""
+    parts = []
+    for column, value in sorted(scope.items()):
+        parts.append(f"\"{column}\" = '{value.replace(chr(39), chr(39) * 2)}'")
+    return " AND ".join(parts)
+
+
+def execution_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    plan_start: date,
+    as_of: date,
+    progress: Sequence[ProgressReport],
+    pilot_kpi: str | None = None,
+    pilot_scope: Mapping[str, str] | None = None,
+    pilot_start: date | None = None,
+    pilot_end: date | None = None,
+) -> ExecutionFacts:
+    """Monthly KPIs from the plan's start month to `as_of`, the reports and the pilot."""
+    monthly = compute_kpis(con, grain="month", start=add_months(plan_start, 0), end=as_of)
+    pilot = None
+    if pilot_kpi and pilot_scope and pilot_start and pilot_end:
+        pilot = pilot_facts(con, kpi=pilot_kpi, scope=pilot_scope, start=pilot_start,
+                            end=pilot_end)
+    return ExecutionFacts(
+        as_of=as_of,
+        monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
+        progress=tuple(progress), pilot=pilot,
+    )
+
+
+def pilot_facts(con: duckdb.DuckDBPyConnection, *, kpi: str, scope: Mapping[str, str],
+                start: date, end: date) -> PilotFacts:
+    """The pilot KPI's measure in and out of scope, over equally long windows before and
+    after the pilot's start."""
+    length = end - start
+    before = start - length
+    expr = MEASURES.get(kpi)
+    if expr is None:
+        raise ValueError(f"pilot KPI {kpi!r} has no per-ticket measure; choose one of "
+                         f"{', '.join(MEASURES)}")
+    in_scope = scope_condition(scope)
+
+    def stat(condition: str) -> MeasureStat:
+        row = _records(con, f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
+                            f"FROM ({_VIEW}) WHERE {condition}")[0]
+        return MeasureStat(n=int(row["n"] or 0), mean=_f(row["m"]), var=_f(row["v"]))  # type: ignore[call-overload]
+
+    return PilotFacts(
+        kpi=kpi,
+        pilot_before=stat(f"({in_scope}) AND {_between(before, start)}"),
+        pilot_after=stat(f"({in_scope}) AND {_between(start, end)}"),
+        control_before=stat(f"NOT ({in_scope}) AND {_between(before, start)}"),
+        control_after=stat(f"NOT ({in_scope}) AND {_between(start, end)}"),
+    )
+
+
+def evaluation_facts(
+    con: duckdb.DuckDBPyConnection, *, before_start: date, before_end: date, after_start: date,
+    after_end: date,
+) -> EvaluationFacts:
+    """KPIs after, and customer measures before and after (from surveys when present)."""
+    after = compute_kpis(con, grain="window", start=after_start, end=after_end)
+    if has_table(con, "surveys"):
+        sb = survey_kpis(con, start=before_start, end=before_end)
+        sa = survey_kpis(con, start=after_start, end=after_end)
+    else:
+        before_k = _kpis(compute_kpis(con, grain="window", start=before_start, end=before_end))
+        after_k = _kpis(after)
+        sb = {k: before_k[k] for k in ("csat_rate", "csat_mean", "nps")}
+        sa = {k: after_k[k] for k in ("csat_rate", "csat_mean", "nps")}
+    return EvaluationFacts(before_start=before_start, before_end=before_end,
+                           after_start=after_start, after_end=after_end, after=_kpis(after),
+                           survey_before=sb, survey_after=sa)
+
+
+def load_progress_reports(con: duckdb.DuckDBPyConnection) -> list[ProgressReport]:
+    """Rows of the canonical `progress` table."""
+    if not has_table(con, "progress"):
+        return []
+    return [ProgressReport.model_validate(r) for r in
+            _records(con, "SELECT task_id, as_of, percent_complete, status, note FROM progress "
+                          "ORDER BY task_id, as_of")]

@@ -1,0 +1,223 @@
+"""The KPI engine: KPI.md's default definitions as DuckDB SQL over the canonical tables.
+
+Per-ticket KPIs are attributed to the period in which the ticket was created; percentiles
+interpolate linearly (quantile_cont); backlog_end counts what was open at each period's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+import duckdb
+
+from improve.domain.kpi import KPI_NAMES
+from improve.errors import InputDataError
+
+Grain = Literal["week", "month", "window"]
+DIMENSIONS: tuple[str, ...] = (
+    "channel", "category", "team", "agent", "priority", "region", "product",
+)  # fmt: skip
+
+_FCR = (
+    "resolved AND reopens = 0 AND CASE WHEN agent_replies IS NOT NULL THEN agent_replies <= 1 "
+    "ELSE coalesce(reassignments, 0) = 0 END"
+)
+
+# KPI name -> aggregate over the per-ticket view `t` (one row per ticket).
+TICKET_AGGREGATES: dict[str, str] = {
+    "volume": "count(*)",
+    "frt_median_min": "quantile_cont(frt_min, 0.5)",
+    "frt_mean_min": "avg(frt_min)",
+    "frt_p90_min": "quantile_cont(frt_min, 0.9)",
+    "resolution_median_h": "quantile_cont(res_h, 0.5)",
+    "resolution_p90_h": "quantile_cont(res_h, 0.9)",
+    "fcr_rate": f"count(*) FILTER ({_FCR}) / nullif(count(*) FILTER (resolved), 0)",
+    "reopen_rate": "count(*) FILTER (resolved AND reopens > 0) "
+                   "/ nullif(count(*) FILTER (resolved), 0)",
+    "csat_rate": "count(*) FILTER (csat >= 4) / nullif(count(csat), 0)",
+    "csat_mean": "avg(csat)",
+    "complaint_rate": "count(*) FILTER (coalesce(complaint, FALSE)) / count(*)",
+    "sla_breach_rate": "count(*) FILTER (sla_breached) / nullif(count(sla_breached), 0)",
+    # per period; over a whole window, per month (divided by the months it spans)
+    "tickets_per_agent": "count(*) FILTER (resolved) "
+                         "/ nullif(count(DISTINCT agent) FILTER (resolved), 0)",
+    "handle_minutes_mean": "avg(handle_minutes)",
+}
+SURVEY_AGGREGATES: dict[str, str] = {
+    "nps": "100.0 * (count(*) FILTER (nps >= 9) - count(*) FILTER (nps <= 6)) "
+           "/ nullif(count(nps), 0)",
+}
+assert set(TICKET_AGGREGATES) | set(SURVEY_AGGREGATES) | {"backlog_end"} == set(KPI_NAMES)
+
+_TICKET_VIEW = """
+SELECT *,
+  (epoch(first_response_at) - epoch(created_at)) / 60.0 AS frt_min,
+  (epoch(resolved_at) - epoch(created_at)) / 3600.0 AS res_h,
+  resolved_at IS NOT NULL AS resolved
+FROM tickets
+"""
+
+
+def _period_expr(grain: Grain, column: str, start: date | None) -> str:
+    if grain == "window":
+        return f"DATE '{(start or date(1970, 1, 1)).isoformat()}'"
+    return f"CAST(date_trunc('{grain}', {column}) AS DATE)"
+
+
+def _window(column: str, start: date | None, end: date | None) -> str:
+    parts = ["TRUE"]
+    if start:
+        parts.append(f"{column} >= TIMESTAMP '{start.isoformat()}'")
+    if end:
+        parts.append(f"{column} < TIMESTAMP '{end.isoformat()}'")
+    return " AND ".join(parts)
+
+
+def _check_dims(con: duckdb.DuckDBPyConnection, dims: Sequence[str]) -> None:
+    for d in dims:
+        if d not in DIMENSIONS:
+            raise InputDataError(
+                f"unknown dimension {d!r}; choose from {', '.join(DIMENSIONS)} (e.g. --dims team,channel)"
+            )
+
+
+def compute_kpis(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    grain: Grain = "month",
+    dims: Sequence[str] = (),
+    start: date | None = None,
+    end: date | None = None,
+    where: str | None = None,
+    surveys: bool | None = None,
+) -> list[dict[str, Any]]:
+    """KPIs per period (and per combination of `dims`) of tickets created in [start, end).
+
+    `grain="window"` gives one row for the whole window, with `period` = `start`.
+    `where` is an extra SQL condition on the ticket columns (a pilot scope, say).
+    Rows are ordered by period then dimension values; each has every KPI, None where
+    undefined. NPS comes from the `surveys` table when it exists (and has the dims).
+    """
+    _check_dims(con, dims)
+    dim_cols = [f'"{d}"' for d in dims]
+    group = ", ".join(["period", *dim_cols])
+    cond = _window("created_at", start, end) + (f" AND ({where})" if where else "")
+    aggregates = dict(TICKET_AGGREGATES)
+    if grain == "window":
+        aggregates["tickets_per_agent"] += (
+            " / count(DISTINCT date_trunc('month', created_at)) FILTER (resolved)")
+    aggs = ", ".join(f"{sql} AS {name}" for name, sql in aggregates.items())
+    period = _period_expr(grain, "created_at", start)
+    base = con.sql(
+        f"SELECT {period} AS period, {', '.join([*dim_cols, aggs]) if dim_cols else aggs} "
+        f"FROM ({_TICKET_VIEW}) t WHERE {cond} GROUP BY {group}"
+    )
+    con.register("_kpi_base", base)
+    try:
+        backlog = _backlog_sql(grain, dim_cols, where, end)
+        nps = _nps_sql(con, grain, dims, start, end, where, surveys)
+        joins = f" LEFT JOIN ({backlog}) bl USING ({group})"
+        nps_col = "NULL::DOUBLE AS nps"
+        if nps:
+            joins += f" LEFT JOIN ({nps}) sv USING ({group})"
+            nps_col = "sv.nps"
+        order = ", ".join(["period", *dim_cols])
+        query = (f"SELECT b.*, coalesce(bl.backlog_end, 0) AS backlog_end, {nps_col} FROM _kpi_base b{joins} "
+                 f"ORDER BY {order}")
+        cursor = con.execute(query)
+        names = [d[0] for d in cursor.description or ()]
+        rows = cursor.fetchall()
+    finally:
+        con.unregister("_kpi_base")
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        record = dict(zip(names, row, strict=True))
+        item: dict[str, Any] = {"period": _as_date(record["period"])}
+        for d in dims:
+            item[d] = record[d]
+        for name in KPI_NAMES:
+            value = record.get(name)
+            item[name] = None if value is None else (int(value) if name in ("volume",
+                                                     "backlog_end") else float(value))
+        out.append(item)
+    return out
+
+
+def _backlog_sql(grain: Grain, dim_cols: list[str], where: str | None, end: date | None) -> str:
+    """Tickets open at each period's end: created before it, not resolved by then."""
+    if grain == "window":
+        stop = f"TIMESTAMP '{end.isoformat()}'" if end else "(SELECT max(created_at) FROM tickets)"
+        ends = f"SELECT DISTINCT period, {stop} AS period_end FROM _kpi_base"
+    else:
+        step = "INTERVAL 7 DAY" if grain == "week" else "INTERVAL 1 MONTH"
+        ends = f"SELECT DISTINCT period, CAST(period AS TIMESTAMP) + {step} AS period_end " \
+               "FROM _kpi_base"
+    dims_sel = "".join(f", t.{d}" for d in dim_cols)
+    group = ", ".join(["p.period", *(f"t.{d}" for d in dim_cols)])
+    # Only the scope filter applies: tickets created before the window are backlog too.
+    scope = where or "TRUE"
+    return (f"SELECT p.period{dims_sel}, count(*) AS backlog_end FROM ({ends}) p "
+            f"JOIN tickets t ON t.created_at < p.period_end "
+            f"AND (t.resolved_at IS NULL OR t.resolved_at >= p.period_end) "
+            f"WHERE {scope} GROUP BY {group}")
+
+
+def _nps_sql(
+    con: duckdb.DuckDBPyConnection,
+    grain: Grain,
+    dims: Sequence[str],
+    start: date | None,
+    end: date | None,
+    where: str | None,
+    surveys: bool | None,
+) -> str | None:
+    if surveys is False or not has_table(con, "surveys"):
+        return None
+    survey_cols = {r[0] for r in con.execute("DESCRIBE surveys").fetchall()}
+    if any(d not in survey_cols for d in dims):
+        return None
+    if where:
+        # A scope on ticket columns applies to surveys only through the columns they share.
+        return None
+    dim_cols = [f'"{d}"' for d in dims]
+    period = _period_expr(grain, "answered_at", start)
+    sel = ", ".join([f"{period} AS period", *dim_cols, f"{SURVEY_AGGREGATES['nps']} AS nps"])
+    group = ", ".join(["period", *dim_cols])
+    return f"SELECT {sel} FROM surveys WHERE {_window('answered_at', start, end)} GROUP BY {group}"
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether table `name` exists in the connection's main schema."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()[0]
+    return bool(row and row[0])
+
+
+def survey_kpis(
+    con: duckdb.DuckDBPyConnection, *, start: date | None, end: date | None,
+    where: str | None = None,
+) -> dict[str, float | None]:
+    """CSAT (top-2-box, mean) and NPS over survey answers in [start, end)."""
+    if not has_table(con, "surveys"):
+        return {"csat_rate": None, "csat_mean": None, "nps": None}
+    cond = _window("answered_at", start, end) + (f" AND ({where})" if where else "")
+    row = con.execute(
+        f"SELECT {TICKET_AGGREGATES['csat_rate']}, avg(csat), {SURVEY_AGGREGATES['nps']} "
+        f"FROM surveys WHERE {cond}"
+    ).fetchall()[0]
+    assert row is not None
+    return {"csat_rate": _f(row[0]), "csat_mean": _f(row[1]), "nps": _f(row[2])}
+
+
+def _f(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _as_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    assert isinstance(value, date)
+    return value

@@ -1,0 +1,1 @@
+"""Pydantic models of the programme definition and the six stage artifacts; no I/O."""

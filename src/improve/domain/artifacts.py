@@ -1,0 +1,380 @@
+"""The six stage artifacts, each read by the next stage.
+
+DiagnosisReport (服务问题诊断报告) -> TargetList (服务提升目标清单) -> ImplementationPlan
+(服务提升实施方案) -> ExecutionReport (执行进度跟踪表 / 试点效果评估报告) -> EvaluationReport
+(效果评估报告) -> OptimisationReport (持续优化报告).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from improve.domain.base import Artifact, Dimension, Direction, Model, RootCause, Stage, Text
+
+
+class PeriodValue(Model):
+    """A KPI value in one period (the period's first day)."""
+
+    period: date
+    value: float | None
+
+
+class KpiBaseline(Model):
+    """A KPI over the baseline window, against its benchmark and its own trend."""
+
+    kpi: str
+    value: float | None = Field(description="Over the whole baseline window.")
+    benchmark: float | None = None
+    benchmark_source: str | None = None
+    gap: float | None = Field(default=None, description="How far worse than benchmark (>0 worse).")
+    early: float | None = Field(default=None, description="First three months of the window.")
+    late: float | None = Field(default=None, description="Last three months of the window.")
+    deteriorated: bool = Field(default=False, description="Late is >= 5% worse than early.")
+    monthly: tuple[PeriodValue, ...] = ()
+
+
+class Segment(Model):
+    """One value of one dimension and what it contributes to a KPI gap."""
+
+    dimension: str
+    value: str
+    tickets: int = Field(ge=0)
+    share: float = Field(ge=0, le=1, description="Share of the window's tickets.")
+    kpi_value: float | None
+    weight: int = Field(ge=0, description="Tickets the KPI's measure counts (its denominator).")
+    contribution: float = Field(description="Share of the overall gap this segment explains.")
+
+
+class Evidence(Model):
+    """A measured fact supporting a problem's root-cause category."""
+
+    signal: str = Field(description="concentration, rework, extra_contacts or load.")
+    metric: str
+    segment_value: float
+    overall_value: float
+    strength: float = Field(ge=0, description="Signal strength compared with the rule threshold.")
+    text: Text
+
+
+class Problem(Model):
+    """A service problem: which KPI, which segment drives it, why, and how urgent."""
+
+    id: str = Field(pattern=r"^P\d+$")
+    kpi: str
+    title: Text
+    category: RootCause
+    dimension: str
+    segment: str
+    evidence: tuple[Evidence, ...] = Field(min_length=1)
+    confidence: float = Field(ge=0, le=1)
+    affected_tickets: int = Field(ge=0)
+    impact: float = Field(ge=0, le=1, description="Customers affected x severity, 0..1.")
+    feasibility: float = Field(ge=0, le=1, description="From the playbook's effort, 0..1.")
+    quadrant: Literal[1, 2, 3, 4] = Field(
+        description="1 high impact/high feasibility, 2 high/low, 3 low/high, 4 low/low."
+    )
+    priority: int = Field(ge=1, description="1 is first.")
+    strategy: str = Field(description="Playbook strategy suggested for it.")
+
+
+class DiagnosisReport(Artifact):
+    """服务问题诊断报告: KPI baseline, the gaps, problems, causes and priorities."""
+
+    stage: Literal[Stage.DIAGNOSE] = Stage.DIAGNOSE
+    window_start: date
+    window_end: date = Field(description="Last day of the baseline window (inclusive).")
+    tickets: int = Field(ge=0)
+    data_fingerprint: str = Field(description="SHA-256 over the canonical tickets read.")
+    baseline: tuple[KpiBaseline, ...]
+    drivers: dict[str, tuple[Segment, ...]] = Field(
+        description="Per KPI with a gap: segments ranked by contribution."
+    )
+    problems: tuple[Problem, ...]
+
+    def kpi_baseline(self, kpi_name: str) -> KpiBaseline:
+        """The baseline row of `kpi_name`."""
+        return next(b for b in self.baseline if b.kpi == kpi_name)
+
+
+class SubTarget(Model):
+    """A department's share of a target."""
+
+    department: str
+    baseline: float
+    target: float
+    volume_share: float = Field(ge=0, le=1)
+
+
+class SmartCheck(Model):
+    """Letter by letter, what a target satisfies; `failures` says what it misses."""
+
+    specific: bool
+    measurable: bool
+    achievable: bool
+    relevant: bool
+    time_bound: bool
+    failures: tuple[Text, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """Every letter holds."""
+        return all((self.specific, self.measurable, self.achievable, self.relevant,
+                    self.time_bound))
+
+
+class Target(Model):
+    """A SMART target on one KPI."""
+
+    id: str = Field(pattern=r"^T\d+$")
+    kpi: str
+    dimension: Dimension
+    direction: Direction
+    unit: str
+    baseline: float
+    target: float
+    benchmark: float | None
+    best_decile: float | None = Field(description="Best 10% of the programme's own months.")
+    deadline: date
+    owner_department: str
+    problem_ids: tuple[str, ...] = Field(min_length=1)
+    objective: Text = Field(description="The strategic objective it serves.")
+    rule: Text = Field(description="How the value was set.")
+    smart: SmartCheck
+    sub_targets: tuple[SubTarget, ...] = ()
+
+    @model_validator(mode="after")
+    def _direction(self) -> Target:
+        better = self.target < self.baseline if self.direction == Direction.LOWER \
+            else self.target > self.baseline
+        if not better:
+            raise ValueError(f"target {self.id}: {self.target} is not better than baseline "
+                             f"{self.baseline} for a {self.direction.value}-is-better KPI")
+        return self
+
+
+class TargetList(Artifact):
+    """服务提升目标清单: overall targets with their department sub-targets."""
+
+    stage: Literal[Stage.TARGET] = Stage.TARGET
+    targets: tuple[Target, ...] = Field(min_length=1)
+
+
+class StrategyChoice(Model):
+    """A playbook strategy chosen for some problems and targets."""
+
+    key: str
+    category: RootCause
+    name: Text
+    description: Text
+    problem_ids: tuple[str, ...]
+    target_ids: tuple[str, ...]
+
+
+class PlanTask(Model):
+    """A scheduled task: what, who, when, with what, done when."""
+
+    id: str = Field(description="strategy-key/task-key, stable across plan versions.")
+    strategy: str
+    name: Text
+    role: str
+    department: str
+    start: date
+    end: date
+    working_days: int = Field(ge=1)
+    depends_on: tuple[str, ...] = ()
+    resources: Text
+    acceptance: Text
+    critical: bool = Field(description="On the critical path (zero slack).")
+    slack_days: int = Field(ge=0)
+
+
+RaciLetter = Literal["R", "A", "C", "I"]
+
+
+class RaciEntry(Model):
+    """One cell of the responsibility matrix (责任矩阵)."""
+
+    task_id: str
+    department: str
+    letter: RaciLetter
+
+
+class ImplementationPlan(Artifact):
+    """服务提升实施方案: strategies, scheduled tasks (for the Gantt chart) and the RACI."""
+
+    stage: Literal[Stage.DESIGN] = Stage.DESIGN
+    start: date
+    end: date
+    strategies: tuple[StrategyChoice, ...] = Field(min_length=1)
+    tasks: tuple[PlanTask, ...] = Field(min_length=1)
+    raci: tuple[RaciEntry, ...]
+    days_off: tuple[date, ...] = Field(description="Non-weekend days off inside the plan.")
+
+    @model_validator(mode="after")
+    def _raci_complete(self) -> ImplementationPlan:
+        for task in self.tasks:
+            letters = [e.letter for e in self.raci if e.task_id == task.id]
+            if letters.count("A") != 1 or "R" not in letters:
+                raise ValueError(f"task {task.id}: RACI needs exactly one A and at least one R, "
+                                 f"has {letters}")
+        return self
+
+
+class TaskProgress(Model):
+    """Planned against reported progress of one task at the as-of date."""
+
+    task_id: str
+    planned_pct: float = Field(ge=0, le=100)
+    actual_pct: float | None = Field(default=None, ge=0, le=100)
+    status: Literal["not_started", "on_track", "late", "done", "blocked", "no_report"]
+    note: str | None = None
+    reported_on: date | None = None
+
+
+class TrajectoryPoint(Model):
+    """A KPI in one month against the straight path from baseline to target."""
+
+    period: date
+    actual: float | None
+    planned: float
+
+
+class KpiTrajectory(Model):
+    """One target's KPI month by month since the plan started."""
+
+    target_id: str
+    kpi: str
+    points: tuple[TrajectoryPoint, ...]
+    on_track: bool | None = Field(description="Latest month at or better than its path.")
+
+
+class PilotResult(Model):
+    """试点效果评估: the pilot scope against the rest, before and after (difference in
+    differences)."""
+
+    name: Text
+    strategy: str
+    kpi: str
+    scope: dict[str, str]
+    start: date
+    end: date
+    pilot_before: float | None
+    pilot_after: float | None
+    control_before: float | None
+    control_after: float | None
+    effect: float | None = Field(description="(pilot after - before) - (control after - before).")
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    tickets_pilot: int = Field(ge=0)
+    tickets_control: int = Field(ge=0)
+    verdict: Literal["effective", "no_effect", "worse", "insufficient_data"]
+
+
+class ExecutionReport(Artifact):
+    """执行进度跟踪表 and 试点效果评估报告: progress, KPI trajectories, the pilot."""
+
+    stage: Literal[Stage.EXECUTE] = Stage.EXECUTE
+    as_of: date
+    progress: tuple[TaskProgress, ...]
+    spi: float | None = Field(description="Schedule performance: reported / planned percent.")
+    trajectories: tuple[KpiTrajectory, ...]
+    pilot: PilotResult | None
+
+
+class TargetResult(Model):
+    """How far one target was achieved."""
+
+    target_id: str
+    kpi: str
+    baseline: float
+    target: float
+    actual: float | None
+    achievement: float | None = Field(description="(baseline-actual)/(baseline-target), raw.")
+    achievement_display: float | None = Field(description="Capped to 0..150% for charts.")
+    met: bool
+
+
+class CustomerVerification(Model):
+    """Customer experience KPIs before and after."""
+
+    kpi: str
+    before: float | None
+    after: float | None
+    improved: bool | None
+
+
+Grade = Literal["A", "B", "C", "D"]
+Outcome = Literal["successful", "partly_successful", "unsuccessful", "withdrawn"]
+
+
+class EvaluationReport(Artifact):
+    """效果评估: achievement per target, customer verification, overall rating."""
+
+    stage: Literal[Stage.EVALUATE] = Stage.EVALUATE
+    before_start: date
+    before_end: date
+    after_start: date
+    after_end: date
+    results: tuple[TargetResult, ...]
+    customer: tuple[CustomerVerification, ...]
+    execution_discipline: float = Field(ge=0, le=1, description="Share of tasks done on time.")
+    score: float = Field(ge=0, le=100, description="综合效果评定 score.")
+    grade: Grade
+    outcome: Outcome
+
+
+class StandardMeasure(Model):
+    """A measure that worked and becomes a service standard."""
+
+    strategy: str
+    name: Text
+    standard: Text
+    target_ids: tuple[str, ...]
+    evidence: Text
+
+
+class CarryOver(Model):
+    """Something the next cycle must take up."""
+
+    kind: Literal["unmet_target", "unresolved_problem", "incomplete_task"]
+    ref: str = Field(description="Target, problem or task id in this cycle.")
+    kpi: str | None
+    reason: Text
+
+
+class OptimisationReport(Artifact):
+    """持续优化: what to standardise, and what carries into the next cycle."""
+
+    stage: Literal[Stage.OPTIMISE] = Stage.OPTIMISE
+    standardise: tuple[StandardMeasure, ...]
+    carry_over: tuple[CarryOver, ...]
+    lessons: tuple[Text, ...]
+
+
+AnyArtifact = (
+    DiagnosisReport | TargetList | ImplementationPlan | ExecutionReport | EvaluationReport
+    | OptimisationReport
+)
+
+ARTIFACT_TYPES: dict[Stage, type[Artifact]] = {
+    Stage.DIAGNOSE: DiagnosisReport,
+    Stage.TARGET: TargetList,
+    Stage.DESIGN: ImplementationPlan,
+    Stage.EXECUTE: ExecutionReport,
+    Stage.EVALUATE: EvaluationReport,
+    Stage.OPTIMISE: OptimisationReport,
+}
+
+ARTIFACT_TITLES: dict[Stage, Text] = {
+    Stage.DIAGNOSE: Text(zh="服务问题诊断报告", en="Service problem diagnosis report"),
+    Stage.TARGET: Text(zh="服务提升目标清单", en="Service improvement target list"),
+    Stage.DESIGN: Text(zh="服务提升实施方案", en="Service improvement implementation plan"),
+    Stage.EXECUTE: Text(zh="执行进度跟踪表与试点效果评估报告",
+                        en="Progress tracking and pilot evaluation report"),
+    Stage.EVALUATE: Text(zh="效果评估报告", en="Effect evaluation report"),
+    Stage.OPTIMISE: Text(zh="持续优化报告", en="Continuous optimisation report"),
+}

@@ -1,0 +1,105 @@
+"""Measured facts the data layer hands to the stages, so that stages stay pure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from improve.domain.base import Model
+
+
+class MeasureStat(Model):
+    """Count, mean and variance of a per-ticket measure (a duration or a 0/1 outcome)."""
+
+    n: int = Field(ge=0)
+    mean: float | None
+    var: float | None
+
+
+class SegmentFacts(Model):
+    """One value of one dimension over a window."""
+
+    dimension: str
+    value: str
+    parent: str | None = Field(default=None, description="For an agent: the team it works in.")
+    tickets: int = Field(ge=0)
+    kpis: dict[str, float | None]
+    measures: dict[str, MeasureStat]
+    rework_rate: float | None = Field(description="Share with a reopen or a reassignment.")
+    replies_mean: float | None = Field(description="Mean agent replies per ticket.")
+
+
+class PeriodKpis(Model):
+    """Every KPI in one period (first day)."""
+
+    period: date
+    values: dict[str, float | None]
+
+
+class TeamLoad(Model):
+    """A team's monthly load (resolved tickets per agent) beside its KPI measures."""
+
+    team: str
+    periods: tuple[date, ...]
+    tickets_per_agent: tuple[float | None, ...]
+    measures: dict[str, tuple[float | None, ...]]
+
+
+class WindowFacts(Model):
+    """Everything the diagnosis reads about a baseline window [start, end)."""
+
+    start: date
+    end: date
+    tickets: int = Field(ge=0)
+    fingerprint: str
+    kpis: dict[str, float | None]
+    early: dict[str, float | None] = Field(description="First three months.")
+    late: dict[str, float | None] = Field(description="Last three months.")
+    monthly: tuple[PeriodKpis, ...]
+    overall: dict[str, MeasureStat]
+    rework_rate: float | None
+    replies_mean: float | None
+    segments: tuple[SegmentFacts, ...]
+    team_load: tuple[TeamLoad, ...]
+
+
+class PilotFacts(Model):
+    """The pilot KPI's per-ticket measure in scope and out, before and after the start."""
+
+    kpi: str
+    pilot_before: MeasureStat
+    pilot_after: MeasureStat
+    control_before: MeasureStat
+    control_after: MeasureStat
+
+
+class ProgressReport(Model):
+    """One progress row as an owner reported it (执行进度跟踪表)."""
+
+    task_id: str
+    as_of: date
+    percent_complete: float = Field(ge=0, le=100)
+    status: str | None = None
+    note: str | None = None
+
+
+class ExecutionFacts(Model):
+    """What execution reads: monthly KPIs since the plan started, reports, the pilot."""
+
+    as_of: date
+    monthly: tuple[PeriodKpis, ...]
+    progress: tuple[ProgressReport, ...]
+    pilot: PilotFacts | None
+
+
+class EvaluationFacts(Model):
+    """KPIs and customer measures over the evaluation window and the baseline window."""
+
+    before_start: date
+    before_end: date
+    after_start: date
+    after_end: date
+    after: dict[str, float | None]
+    survey_before: dict[str, float | None]
+    survey_after: dict[str, float | None]

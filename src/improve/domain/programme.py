@@ -1,0 +1,303 @@
+"""The programme definition: what a programme owner writes in config/ as YAML."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+from zoneinfo import available_timezones
+
+from pydantic import Field, field_validator, model_validator
+
+from improve.domain.base import Locale, Model, RootCause, Text
+from improve.domain.kpi import KPI_NAMES
+
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "ticket_id", "created_at", "first_response_at", "resolved_at", "channel", "category",
+    "team", "agent", "priority", "region", "product", "reopens", "agent_replies",
+    "reassignments", "csat", "complaint", "sla_breached", "handle_minutes",
+)  # fmt: skip
+REQUIRED_COLUMNS: tuple[str, ...] = ("ticket_id", "created_at", "channel", "category", "team")
+SURVEY_COLUMNS: tuple[str, ...] = (
+    "survey_id", "answered_at", "ticket_id", "csat", "nps", "comment", "region", "channel",
+)  # fmt: skip
+PROGRESS_COLUMNS: tuple[str, ...] = ("task_id", "as_of", "percent_complete", "status", "note")
+
+FileFormat = Literal["csv", "xlsx", "parquet"]
+
+
+class DataSource(Model):
+    """One input file and how its columns map onto the canonical table."""
+
+    path: str = Field(min_length=1, description="File path, relative to the programme file.")
+    format: FileFormat | None = Field(default=None, description="Defaults to the file suffix.")
+    sheet: str | None = Field(default=None, description="XLSX sheet name; the first by default.")
+    mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical column -> column name in the file; unmapped columns keep names.",
+    )
+
+
+class DataSources(Model):
+    """The programme's inputs: tickets (required), surveys and progress updates (optional)."""
+
+    tickets: DataSource
+    surveys: DataSource | None = None
+    progress: DataSource | None = None
+
+    @field_validator("tickets")
+    @classmethod
+    def _ticket_mapping_targets(cls, source: DataSource) -> DataSource:
+        unknown = sorted(set(source.mapping) - set(CANONICAL_COLUMNS))
+        if unknown:
+            raise ValueError(
+                f"mapping names unknown canonical columns {unknown}; "
+                f"use any of {', '.join(CANONICAL_COLUMNS)}"
+            )
+        return source
+
+
+class Benchmark(Model):
+    """A reference value for a KPI and where it comes from."""
+
+    kpi: str = Field(description="KPI name from KPI.md.")
+    value: float = Field(description="Reference value, in the KPI's unit (rates as 0..1).")
+    source: str = Field(min_length=1, description="Who published it, shown in the report.")
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, name: str) -> str:
+        if name not in KPI_NAMES:
+            raise ValueError(f"unknown KPI {name!r}; use one of {', '.join(KPI_NAMES)}")
+        return name
+
+
+class Department(Model):
+    """A department, the teams it runs and the roles it staffs."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="Short id used in RACI.")
+    name: Text
+    head: str = Field(min_length=1, description="Department head (signs cross-department).")
+    teams: tuple[str, ...] = Field(default=(), description="Ticket `team` values it owns.")
+    roles: tuple[str, ...] = Field(default=(), description="Playbook roles it staffs.")
+    kpis: tuple[str, ...] = Field(default=(), description="KPIs it is accountable for.")
+
+
+class Approvers(Model):
+    """Who signs a stage artifact at each review level."""
+
+    author: tuple[str, ...] = Field(min_length=1)
+    cross: tuple[str, ...] = Field(default=())
+    final: tuple[str, ...] = Field(default=())
+
+    @property
+    def everyone(self) -> tuple[str, ...]:
+        """Every approver, each once, in level order."""
+        return tuple(dict.fromkeys((*self.author, *self.cross, *self.final)))
+
+
+_CRON = re.compile(r"^\S+ \S+ \S+ \S+ \S+$")
+
+
+class ReviewSchedule(Model):
+    """When the weekly review and the monthly retrospective run (cron, programme time zone)."""
+
+    weekly: str = Field(default="0 9 * * 1", description="Weekly review (周例会) cron.")
+    monthly: str = Field(default="0 9 1-7 * 1-5", description="Monthly retrospective cron.")
+
+    @field_validator("weekly", "monthly")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not _CRON.match(value):
+            raise ValueError(f"{value!r} is not a five-field cron expression like '0 9 * * 1'")
+        return value
+
+
+class CycleSettings(Model):
+    """Dates and rules of the current cycle."""
+
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Cycle id.")
+    diagnosis_date: date = Field(description="Baseline window ends the day before this.")
+    baseline_months: int = Field(default=12, ge=6, le=12, description="Baseline window length.")
+    plan_start: date = Field(description="First day the plan may schedule work.")
+    deadline: date = Field(description="Targets are due on this date.")
+    evaluation_months: int = Field(default=3, ge=1, le=12, description="Window evaluated.")
+    gap_closure: float = Field(
+        default=0.6, gt=0, le=1, description="Share of the gap to benchmark a target closes."
+    )
+    max_problems: int = Field(default=6, ge=1, le=30, description="Problems taken to targets.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CycleSettings:
+        if not self.diagnosis_date <= self.plan_start < self.deadline:
+            raise ValueError(
+                "cycle dates must satisfy diagnosis_date <= plan_start < deadline; "
+                f"got {self.diagnosis_date}, {self.plan_start}, {self.deadline}"
+            )
+        return self
+
+
+class Pilot(Model):
+    """A measure first run in a small scope, compared with the rest (试点)."""
+
+    name: Text
+    strategy: str = Field(description="Playbook strategy key the pilot tries out.")
+    kpi: str = Field(description="KPI the pilot is judged on.")
+    scope: dict[str, str] = Field(min_length=1, description="Ticket column -> value in scope.")
+    start: date
+    end: date
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, name: str) -> str:
+        if name not in KPI_NAMES:
+            raise ValueError(f"unknown KPI {name!r}; use one of {', '.join(KPI_NAMES)}")
+        return name
+
+    @field_validator("scope")
+    @classmethod
+    def _scope_columns(cls, scope: dict[str, str]) -> dict[str, str]:
+        bad = sorted(set(scope) - {"region", "product", "channel", "team", "category"})
+        if bad:
+            raise ValueError(f"pilot scope columns {bad} unknown; use region, product, channel, "
+                             "team or category")
+        return scope
+
+
+class Programme(Model):
+    """A service-improvement programme: scope, data, people and the current cycle."""
+
+    schema_version: Literal[1] = 1
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Programme id.")
+    name: Text
+    owner: str = Field(min_length=1, description="Programme owner (改进项目负责人).")
+    timezone: str = Field(default="Asia/Shanghai")
+    locale: Locale = "zh-CN"
+    data: DataSources
+    benchmarks: tuple[Benchmark, ...] = ()
+    departments: tuple[Department, ...] = Field(min_length=1)
+    approvers: Approvers
+    review: ReviewSchedule = ReviewSchedule()
+    cycle: CycleSettings
+    pilot: Pilot | None = None
+    days_off: tuple[date, ...] = Field(default=(), description="Programme-specific days off.")
+    playbook: str | None = Field(default=None, description="Playbook file; embedded default.")
+    root_cause_rules: str | None = Field(default=None, description="Rules file; embedded default.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, zone: str) -> str:
+        if zone not in available_timezones():
+            raise ValueError(f"unknown time zone {zone!r}; use an IANA name like Asia/Shanghai")
+        return zone
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Programme:
+        keys = [d.key for d in self.departments]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"department keys repeat: {keys}")
+        teams = [t for d in self.departments for t in d.teams]
+        if len(teams) != len(set(teams)):
+            raise ValueError("a team is listed under two departments; give each team one owner")
+        return self
+
+    def benchmark(self, kpi_name: str) -> Benchmark | None:
+        """The configured benchmark of `kpi_name`, if any."""
+        return next((b for b in self.benchmarks if b.kpi == kpi_name), None)
+
+    def department_of_team(self, team: str) -> Department | None:
+        """The department that owns ticket team `team`."""
+        return next((d for d in self.departments if team in d.teams), None)
+
+    def department_of_role(self, role: str) -> Department:
+        """The department that staffs playbook role `role` (the first department otherwise)."""
+        return next((d for d in self.departments if role in d.roles), self.departments[0])
+
+    def department_of_kpi(self, kpi_name: str) -> Department:
+        """The department accountable for `kpi_name` (the first department otherwise)."""
+        return next((d for d in self.departments if kpi_name in d.kpis), self.departments[0])
+
+
+class TaskTemplate(Model):
+    """One task a strategy instantiates in the plan."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: Text
+    duration_days: int = Field(ge=1, le=250, description="Working days.")
+    role: str = Field(min_length=1, description="Role responsible; maps to a department.")
+    resources: Text
+    acceptance: Text
+    depends_on: tuple[str, ...] = Field(default=(), description="Task keys in this strategy.")
+    lag_days: int = Field(default=0, ge=0, le=60, description="Working days after predecessors.")
+    consulted: tuple[str, ...] = Field(default=(), description="Roles consulted (RACI C).")
+
+
+class Strategy(Model):
+    """An improvement strategy for one root-cause category, with its task templates."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    category: RootCause
+    name: Text
+    description: Text
+    kpis: tuple[str, ...] = Field(default=(), description="KPIs it is known to move.")
+    effort: int = Field(ge=1, le=5, description="1 = cheap and easy, 5 = costly and hard.")
+    standard: Text = Field(description="What becomes the service standard if it works.")
+    tasks: tuple[TaskTemplate, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dependencies_known(self) -> Strategy:
+        keys = [t.key for t in self.tasks]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"strategy {self.key}: task keys repeat")
+        for t in self.tasks:
+            missing = set(t.depends_on) - set(keys)
+            if missing:
+                raise ValueError(f"strategy {self.key}, task {t.key}: unknown dependencies "
+                                 f"{sorted(missing)}")
+        return self
+
+
+class Playbook(Model):
+    """Strategies per root-cause category (方案库), kept in config/."""
+
+    schema_version: Literal[1] = 1
+    strategies: tuple[Strategy, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _covers_categories(self) -> Playbook:
+        missing = set(RootCause) - {s.category for s in self.strategies}
+        if missing:
+            raise ValueError(f"playbook has no strategy for {sorted(missing)}")
+        keys = [s.key for s in self.strategies]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"playbook strategy keys repeat: {keys}")
+        return self
+
+    def for_problem(self, category: RootCause, kpi_name: str) -> Strategy:
+        """The strategy for a problem: same category, preferring one that moves its KPI."""
+        same = [s for s in self.strategies if s.category == category]
+        return next((s for s in same if kpi_name in s.kpis), same[0])
+
+    def strategy(self, key: str) -> Strategy:
+        """Strategy `key`; KeyError names the known keys."""
+        for s in self.strategies:
+            if s.key == key:
+                return s
+        raise KeyError(f"no strategy {key!r}; known: {', '.join(s.key for s in self.strategies)}")
+
+
+class EvidenceRule(Model):
+    """Maps a kind of evidence to a root-cause category (kept in config/)."""
+
+    category: RootCause
+    dimension: Literal["agent", "category", "channel", "team", "priority", "region", "product"]
+    signal: Literal["concentration", "rework", "extra_contacts", "load"]
+    threshold: float = Field(gt=0, description="Signal strength from which the rule fires.")
+    explanation: Text
+
+
+class RootCauseRules(Model):
+    """The evidence rules the diagnosis applies."""
+
+    schema_version: Literal[1] = 1
+    rules: tuple[EvidenceRule, ...] = Field(min_length=1)

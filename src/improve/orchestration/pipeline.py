@@ -1,0 +1,238 @@
+"""The steps of a stage run, as plain functions the Prefect tasks wrap: read inputs from the
+store, read facts from the data, compute the artifact, store it, publish the reports."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from improve.data.canonical import PROGRESS, SURVEYS, TICKETS, load_canonical
+from improve.data.facts import (
+    add_months,
+    evaluation_facts,
+    execution_facts,
+    load_progress_reports,
+    window_facts,
+)
+from improve.data.kpis import compute_kpis
+from improve.domain.artifacts import (
+    DiagnosisReport,
+    EvaluationReport,
+    ExecutionReport,
+    ImplementationPlan,
+    TargetList,
+)
+from improve.domain.base import Artifact, Stage
+from improve.domain.facts import EvaluationFacts, ExecutionFacts, ProgressReport, WindowFacts
+from improve.errors import StageError
+from improve.orchestration.context import RunContext
+from improve.reports.site import write_cycle_reports
+from improve.stages.design import design_plan
+from improve.stages.diagnose import diagnose
+from improve.stages.evaluate import evaluate_cycle
+from improve.stages.execute import track_execution
+from improve.stages.optimise import optimise_cycle
+from improve.stages.target import set_targets
+from improve.storage import repository as repo
+from improve.storage.repository import ProgressRow, StoredArtifact
+
+# What each stage reads, the artifact it derives from first.
+INPUTS: dict[Stage, tuple[Stage, ...]] = {
+    Stage.DIAGNOSE: (),
+    Stage.TARGET: (Stage.DIAGNOSE,),
+    Stage.DESIGN: (Stage.TARGET, Stage.DIAGNOSE),
+    Stage.EXECUTE: (Stage.DESIGN, Stage.TARGET),
+    Stage.EVALUATE: (Stage.EXECUTE, Stage.TARGET),
+    Stage.OPTIMISE: (Stage.EVALUATE, Stage.EXECUTE, Stage.DESIGN, Stage.TARGET, Stage.DIAGNOSE),
+}
+
+Inputs = dict[Stage, StoredArtifact]
+
+
+def baseline_window(ctx: RunContext) -> tuple[date, date]:
+    """[start, end) of the baseline: the months before the diagnosis date."""
+    cycle = ctx.programme.cycle
+    end = cycle.diagnosis_date.replace(day=1)
+    return add_months(end, -cycle.baseline_months), end
+
+
+def read_inputs(ctx: RunContext, stage: Stage) -> Inputs:
+    """The latest approved artifact of every stage `stage` reads, from the store."""
+    out: Inputs = {}
+    key, cycle = ctx.programme.key, ctx.programme.cycle.key
+    with ctx.transaction() as session:
+        for needed in INPUTS[stage]:
+            stored = repo.latest_artifact(session=session, programme_key=key, cycle_key=cycle,
+                                          stage=needed)
+            if stored is None:
+                raise StageError(
+                    f"{stage.value} needs the {needed.value} artifact of {key}/{cycle}, which "
+                    f"does not exist; run `improve run {ctx.config_path} --stage {needed.value}`")
+            if stored.status != "approved":
+                raise StageError(
+                    f"{stage.value} needs {stored.ref.artifact_id} v{stored.ref.version} "
+                    f"approved (it is {stored.status}); run `improve approve "
+                    f"{stored.ref.artifact_id} --as NAME`")
+            out[needed] = stored
+    return out
+
+
+def open_data(ctx: RunContext, *, progress: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the programme's canonical tickets (and surveys, progress)."""
+    con = duckdb.connect()
+    sources = ctx.programme.data
+    tz = ctx.programme.timezone
+    load_canonical(con, TICKETS, sources.tickets, base_dir=ctx.data_root, timezone=tz)
+    if sources.surveys is not None:
+        load_canonical(con, SURVEYS, sources.surveys, base_dir=ctx.data_root, timezone=tz)
+    if progress and sources.progress is not None:
+        load_canonical(con, PROGRESS, sources.progress, base_dir=ctx.data_root, timezone=tz)
+    return con
+
+
+def _last_day(con: duckdb.DuckDBPyConnection) -> date:
+    value = con.execute("SELECT CAST(max(created_at) AS DATE) FROM tickets").fetchall()[0][0]
+    if value is None:
+        raise StageError("the ticket table is empty; import tickets before running the cycle")
+    assert isinstance(value, date)
+    return value
+
+
+def read_facts(ctx: RunContext, stage: Stage, inputs: Inputs) -> Any:
+    """The measured facts `stage` reads (None for the stages that read artifacts only).
+
+    For execution, the progress file is first imported into the store (re-imports add
+    nothing) and the reports are then read back from the store.
+    """
+    if stage not in (Stage.DIAGNOSE, Stage.EXECUTE, Stage.EVALUATE):
+        return None
+    con = open_data(ctx, progress=stage == Stage.EXECUTE)
+    try:
+        if stage == Stage.DIAGNOSE:
+            start, end = baseline_window(ctx)
+            facts = window_facts(con, start=start, end=end)
+            if facts.tickets == 0:
+                raise StageError(f"no tickets created between {start} and {end}; check the "
+                                 "cycle's diagnosis_date and the ticket export")
+            return facts
+        if stage == Stage.EXECUTE:
+            return _execution_facts(ctx, con)
+        execution = inputs[Stage.EXECUTE].artifact
+        assert isinstance(execution, ExecutionReport)
+        after_end = execution.as_of + timedelta(days=1)
+        after_start = add_months(after_end - timedelta(days=1),
+                                 1 - ctx.programme.cycle.evaluation_months)
+        before_start, before_end = baseline_window(ctx)
+        return evaluation_facts(con, before_start=before_start, before_end=before_end,
+                                after_start=after_start, after_end=after_end)
+    finally:
+        con.close()
+
+
+def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> ExecutionFacts:
+    key, cycle = ctx.programme.key, ctx.programme.cycle
+    rows = [ProgressRow(task_id=r.task_id, as_of=r.as_of, percent_complete=r.percent_complete,
+                        status=r.status or "", note=r.note) for r in load_progress_reports(con)]
+    with ctx.transaction() as session:
+        if rows:
+            repo.save_progress_updates(session=session, programme_key=key, cycle_key=cycle.key,
+                                       rows=rows)
+        stored = repo.load_progress(session=session, programme_key=key, cycle_key=cycle.key)
+    as_of = min(cycle.deadline, _last_day(con))
+    pilot = ctx.programme.pilot
+    return execution_facts(
+        con, plan_start=cycle.plan_start, as_of=as_of,
+        progress=[ProgressReport(task_id=r.task_id, as_of=r.as_of,
+                                 percent_complete=r.percent_complete, status=r.status or None,
+                                 note=r.note) for r in stored],
+        pilot_kpi=pilot.kpi if pilot else None, pilot_scope=pilot.scope if pilot else None,
+        pilot_start=pilot.start if pilot else None, pilot_end=pilot.end if pilot else None,
+    )
+
+
+def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifact:
+    """Run the pure stage function on its inputs."""
+    p, refs = ctx.programme, tuple(inputs[s].ref for s in INPUTS[stage])
+    a = {s: stored.artifact for s, stored in inputs.items()}
+    if stage == Stage.DIAGNOSE:
+        assert isinstance(facts, WindowFacts)
+        return diagnose(facts, programme=p, playbook=ctx.playbook, rules=ctx.rules)
+    if stage == Stage.TARGET:
+        diagnosis = a[Stage.DIAGNOSE]
+        assert isinstance(diagnosis, DiagnosisReport)
+        return set_targets(diagnosis, source=refs[0], programme=p)
+    targets = a[Stage.TARGET]
+    assert isinstance(targets, TargetList)
+    if stage == Stage.DESIGN:
+        diagnosis = a[Stage.DIAGNOSE]
+        assert isinstance(diagnosis, DiagnosisReport)
+        return design_plan(targets, diagnosis, sources=refs, programme=p,
+                           playbook=ctx.playbook, calendar=ctx.calendar)
+    if stage == Stage.EXECUTE:
+        plan = a[Stage.DESIGN]
+        assert isinstance(plan, ImplementationPlan) and isinstance(facts, ExecutionFacts)
+        return track_execution(plan, targets, facts, sources=refs, programme=p,
+                               calendar=ctx.calendar)
+    execution = a[Stage.EXECUTE]
+    assert isinstance(execution, ExecutionReport)
+    if stage == Stage.EVALUATE:
+        assert isinstance(facts, EvaluationFacts)
+        return evaluate_cycle(targets, execution, facts, sources=refs, programme=p)
+    evaluation, plan, diagnosis = a[Stage.EVALUATE], a[Stage.DESIGN], a[Stage.DIAGNOSE]
+    assert isinstance(evaluation, EvaluationReport) and isinstance(plan, ImplementationPlan)
+    assert isinstance(diagnosis, DiagnosisReport)
+    return optimise_cycle(evaluation, execution, plan, targets, diagnosis, sources=refs,
+                          programme=p, playbook=ctx.playbook)
+
+
+def store(ctx: RunContext, artifact: Artifact, facts: Any, *, actor: str) -> tuple[StoredArtifact,
+                                                                                    bool]:
+    """Save the artifact (a rerun on the same inputs adds no version), with the plan's tasks
+    and the KPI snapshots it was computed from."""
+    key, cycle = ctx.programme.key, ctx.programme.cycle.key
+    with ctx.transaction() as session:
+        repo.save_programme(session=session, programme=ctx.programme)
+        repo.ensure_cycle(session=session, programme_key=key, cycle_key=cycle)
+        stored, created = repo.save_artifact(session=session, programme_key=key, cycle_key=cycle,
+                                             artifact=artifact, actor=actor)
+        if isinstance(artifact, ImplementationPlan):
+            repo.save_plan_tasks(session=session, ref=stored.ref, plan=artifact)
+        if isinstance(facts, WindowFacts | ExecutionFacts):
+            repo.save_kpi_snapshots(
+                session=session, programme_key=key, cycle_key=cycle, grain="month", scope="all",
+                rows=[(m.period, name, value) for m in facts.monthly
+                      for name, value in m.values.items()])
+    return stored, created
+
+
+def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArtifact:
+    """Record one approval of the artifact version (the stage gate)."""
+    with ctx.transaction() as session:
+        return repo.approve(session=session, artifact_id=stored.ref.artifact_id,
+                            version=stored.ref.version, approver=approver,
+                            approvers=ctx.programme.approvers.everyone)
+
+
+def publish(ctx: RunContext) -> Path:
+    """Write every stage's workbook and page for the cycle, and the index; its path."""
+    key, cycle = ctx.programme.key, ctx.programme.cycle.key
+    with ctx.transaction() as session:
+        latest = {s: repo.latest_artifact(session=session, programme_key=key, cycle_key=cycle,
+                                          stage=s) for s in Stage}
+    present = {s: (v.ref, v.artifact) for s, v in latest.items() if v is not None}
+    paths = write_cycle_reports(ctx.reports_dir, programme=ctx.programme, cycle_key=cycle,
+                                artifacts=present, locale=ctx.locale,
+                                statuses={s: v.status for s, v in latest.items() if v})
+    return paths.index
+
+
+def kpi_rows(ctx: RunContext, grain: str, dims: list[str]) -> list[dict[str, Any]]:
+    """KPIs of the programme's tickets by period and dimensions (for `improve kpis --config`)."""
+    con = open_data(ctx)
+    try:
+        return compute_kpis(con, grain=grain, dims=dims)  # type: ignore[arg-type]
+    finally:
+        con.close()

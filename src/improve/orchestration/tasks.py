@@ -1,0 +1,54 @@
+"""Prefect tasks: each wraps one pipeline step; only I/O steps retry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from improve.domain.base import Artifact, Stage
+from improve.orchestration import pipeline
+from improve.orchestration.context import RunContext
+from improve.storage.repository import StoredArtifact
+
+# The context holds live connections: never hash or persist it.
+_io = {"cache_policy": NO_CACHE, "retries": 2, "retry_delay_seconds": 2}
+
+
+@task(name="read-inputs", **_io)
+def read_inputs(ctx: RunContext, stage: Stage) -> pipeline.Inputs:
+    """Latest approved input artifacts from the store."""
+    return pipeline.read_inputs(ctx, stage)
+
+
+@task(name="read-facts", cache_policy=NO_CACHE)
+def read_facts(ctx: RunContext, stage: Stage, inputs: pipeline.Inputs) -> Any:
+    """Facts from the data files (no retry: a bad file stays bad)."""
+    return pipeline.read_facts(ctx, stage, inputs)
+
+
+@task(name="compute-artifact", cache_policy=NO_CACHE)
+def compute(ctx: RunContext, stage: Stage, inputs: pipeline.Inputs, facts: Any) -> Artifact:
+    """The pure stage function."""
+    return pipeline.compute(ctx, stage, inputs, facts)
+
+
+@task(name="store-artifact", **_io)
+def store(ctx: RunContext, artifact: Artifact, facts: Any, actor: str) -> tuple[StoredArtifact,
+                                                                                 bool]:
+    """Save the artifact version, idempotently."""
+    return pipeline.store(ctx, artifact, facts, actor=actor)
+
+
+@task(name="approve-artifact", **_io)
+def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArtifact:
+    """Record an approval."""
+    return pipeline.approve(ctx, stored, approver)
+
+
+@task(name="publish-reports", **_io)
+def publish(ctx: RunContext) -> Path:
+    """Write the cycle's workbooks, pages and index."""
+    return pipeline.publish(ctx)

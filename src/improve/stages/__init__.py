@@ -1,0 +1,1 @@
+"""The six stages as pure functions: inputs and settings in, one artifact out."""

@@ -1,0 +1,291 @@
+"""Diagnose (全面诊断): facts of the baseline window -> DiagnosisReport (服务问题诊断报告)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from improve.domain.artifacts import (
+    DiagnosisReport,
+    Evidence,
+    KpiBaseline,
+    PeriodValue,
+    Problem,
+    Segment,
+)
+from improve.domain.base import Direction, RootCause, Text
+from improve.domain.facts import SegmentFacts, WindowFacts
+from improve.domain.kpi import KPIS
+from improve.domain.programme import EvidenceRule, Playbook, Programme, RootCauseRules
+
+DETERIORATION = 0.05  # late three months at least 5% worse than the first three
+TOP_SEGMENTS = 5
+MIN_SEGMENT_TICKETS = 30
+OUTLIER_Z = 4.0
+_CATEGORY_LABEL = {
+    RootCause.PEOPLE: Text(zh="人员", en="people"),
+    RootCause.PROCESS: Text(zh="流程", en="process"),
+    RootCause.TOOLS: Text(zh="工具", en="tools"),
+    RootCause.RESOURCES: Text(zh="资源", en="resources"),
+}
+
+
+def _worse_by(kpi_name: str, value: float, reference: float) -> float:
+    """How much worse `value` is than `reference`, in the KPI's unit (> 0 is worse)."""
+    direction = KPIS[kpi_name].direction
+    return value - reference if direction == Direction.LOWER else reference - value
+
+
+def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> KpiBaseline:
+    """One KPI's baseline against benchmark and trend."""
+    value, early, late = facts.kpis.get(kpi_name), facts.early.get(kpi_name), \
+        facts.late.get(kpi_name)
+    bench = programme.benchmark(kpi_name)
+    gap = None
+    if bench is not None and value is not None and KPIS[kpi_name].direction is not None:
+        gap = _worse_by(kpi_name, value, bench.value)
+    deteriorated = False
+    if early and late is not None and KPIS[kpi_name].direction is not None:
+        deteriorated = _worse_by(kpi_name, late, early) / abs(early) >= DETERIORATION
+    return KpiBaseline(
+        kpi=kpi_name, value=value,
+        benchmark=bench.value if bench else None, benchmark_source=bench.source if bench else None,
+        gap=gap, early=early, late=late, deteriorated=deteriorated,
+        monthly=tuple(PeriodValue(period=m.period, value=m.values.get(kpi_name))
+                      for m in facts.monthly),
+    )
+
+
+def _reference(row: KpiBaseline) -> float | None:
+    """What the KPI should be: the benchmark when it is missed, else the early level."""
+    if row.gap is not None and row.gap > 0 and row.benchmark is not None:
+        return row.benchmark
+    if row.deteriorated:
+        return row.early
+    return None
+
+
+def decompose(kpi_name: str, row: KpiBaseline, facts: WindowFacts) -> tuple[Segment, ...]:
+    """Segments of every dimension ranked by the share of the KPI's gap they explain.
+
+    A segment's contribution is n_s (m_s - r) / (N (m - r)) on the KPI's per-ticket measure m,
+    where r is the reference rescaled to the measure (a median benchmark becomes a mean by
+    the overall mean/median ratio); contributions in one dimension add up to 1.
+    """
+    reference = _reference(row)
+    overall = facts.overall.get(kpi_name)
+    if reference is None or overall is None or overall.mean is None or not row.value:
+        return ()
+    ref = reference * overall.mean / row.value if row.value else reference
+    total_gap = overall.n * _worse_by(kpi_name, overall.mean, ref)
+    if total_gap <= 0:
+        return ()
+    segments = []
+    for seg in facts.segments:
+        stat = seg.measures.get(kpi_name)
+        if stat is None or stat.mean is None or stat.n == 0:
+            continue
+        segments.append(Segment(
+            dimension=seg.dimension, value=seg.value, tickets=seg.tickets,
+            share=min(1.0, seg.tickets / facts.tickets) if facts.tickets else 0.0,
+            kpi_value=seg.kpis.get(kpi_name), weight=stat.n,
+            contribution=stat.n * _worse_by(kpi_name, stat.mean, ref) / total_gap,
+        ))
+    segments.sort(key=lambda s: (-s.contribution, s.dimension, s.value))
+    return tuple(segments)
+
+
+def _signal(rule: EvidenceRule, kpi_name: str, segments: Sequence[Segment], facts: WindowFacts,
+            ) -> list[tuple[str, float, float, float, Sequence[Segment]]]:
+    """Evaluate one rule: (segment label, segment value, overall value, strength, members)."""
+    mine = [s for s in segments if s.dimension == rule.dimension and s.contribution > 0
+            and s.tickets >= MIN_SEGMENT_TICKETS]
+    seg_facts = {(s.dimension, s.value): s for s in facts.segments}
+    found: list[tuple[str, float, float, float, Sequence[Segment]]] = []
+    if rule.signal == "concentration":
+        outliers = _outliers(kpi_name, mine, facts)
+        explained = sum(s.contribution for s in outliers)
+        share = sum(s.share for s in outliers)
+        if outliers and share > 0:
+            found.append(("、".join(s.value for s in outliers), explained, share,
+                          explained / share, outliers))
+        return found
+    for seg in mine[:3]:
+        f: SegmentFacts = seg_facts[(seg.dimension, seg.value)]
+        if rule.signal == "rework" and f.rework_rate is not None and facts.rework_rate:
+            found.append((seg.value, f.rework_rate, facts.rework_rate,
+                          f.rework_rate / facts.rework_rate, (seg,)))
+        elif rule.signal == "extra_contacts" and f.replies_mean is not None and facts.replies_mean:
+            found.append((seg.value, f.replies_mean, facts.replies_mean,
+                          f.replies_mean / facts.replies_mean, (seg,)))
+        elif rule.signal == "load":
+            load = next((t for t in facts.team_load if t.team == seg.value), None)
+            series = load.measures.get(kpi_name) if load else None
+            if load and series:
+                pairs = [(x, y) for x, y in zip(load.tickets_per_agent, series, strict=True)
+                         if x is not None and y is not None]
+                if len(pairs) >= 4:
+                    xs, ys = zip(*pairs, strict=True)
+                    try:
+                        corr = statistics.correlation(xs, ys)
+                    except statistics.StatisticsError:
+                        continue
+                    worse = _worse_by(kpi_name, ys[-1], ys[0]) > 0
+                    if worse and corr > 0:
+                        found.append((seg.value, corr, 0.0, corr, (seg,)))
+    return found
+
+
+def _outliers(kpi_name: str, segments: Sequence[Segment], facts: WindowFacts) -> list[Segment]:
+    """Segments (agents) far worse than their own team: more than OUTLIER_Z standard errors,
+    so that a team's mix of work is not mistaken for individual performance."""
+    seg_facts = {(s.dimension, s.value): s for s in facts.segments}
+    teams = {s.value: s for s in facts.segments if s.dimension == "team"}
+    out = []
+    for seg in segments:
+        own = seg_facts[(seg.dimension, seg.value)]
+        team = teams.get(own.parent or "")
+        mine, ref = own.measures.get(kpi_name), team.measures.get(kpi_name) if team else None
+        if not mine or not ref or mine.mean is None or ref.mean is None or not ref.var \
+                or mine.n < MIN_SEGMENT_TICKETS:
+            continue
+        z = _worse_by(kpi_name, mine.mean, ref.mean) / math.sqrt(ref.var / mine.n)
+        if z >= OUTLIER_Z:
+            out.append(seg)
+    return sorted(out[:TOP_SEGMENTS], key=lambda s: s.value)
+
+
+def _evidence_text(rule: EvidenceRule, kpi_name: str, label: str, value: float,
+                   overall: float) -> Text:
+    k = KPIS[kpi_name].label
+    if rule.signal == "concentration":
+        return Text(zh=f"{k.zh}差距的 {value:.0%} 集中在 {label}（仅占工单 {overall:.0%}）",
+                    en=f"{value:.0%} of the {k.en} gap sits with {label} "
+                       f"({overall:.0%} of tickets)")
+    if rule.signal == "rework":
+        return Text(zh=f"{label} 返工率 {value:.0%}，整体 {overall:.0%}",
+                    en=f"{label}: rework {value:.0%} against {overall:.0%} overall")
+    if rule.signal == "extra_contacts":
+        return Text(zh=f"{label} 渠道平均客服回复 {value:.2f} 次，整体 {overall:.2f} 次",
+                    en=f"{label}: {value:.2f} agent replies per ticket against {overall:.2f}")
+    return Text(zh=f"{label} 人均负荷与{k.zh}的月度相关系数 {value:.2f}",
+                en=f"{label}: monthly load per agent and {k.en} correlate at {value:.2f}")
+
+
+def diagnose(
+    facts: WindowFacts,
+    *,
+    programme: Programme,
+    playbook: Playbook,
+    rules: RootCauseRules,
+) -> DiagnosisReport:
+    """Build the 服务问题诊断报告: KPI baseline, gap drivers, problems with root-cause
+    category from evidence, impact x feasibility priority."""
+    baseline = tuple(baseline_row(k, facts, programme) for k in KPIS)
+    drivers: dict[str, tuple[Segment, ...]] = {}
+    for row in baseline:
+        if (row.gap is not None and row.gap > 0) or row.deteriorated:
+            segs = decompose(row.kpi, row, facts)
+            if segs:
+                drivers[row.kpi] = segs
+
+    by_kpi = {b.kpi: b for b in baseline}
+    candidates: dict[tuple[RootCause, str, str], _Candidate] = {}
+    for kpi_name, segs in drivers.items():
+        for rule in rules.rules:
+            for label, value, overall, strength, members in _signal(rule, kpi_name, segs, facts):
+                ratio = strength / rule.threshold
+                if ratio < 1:
+                    continue
+                evidence = Evidence(
+                    signal=rule.signal, metric=kpi_name, segment_value=round(value, 4),
+                    overall_value=round(overall, 4), strength=round(ratio, 3),
+                    text=_evidence_text(rule, kpi_name, label, value, overall))
+                key = (rule.category, rule.dimension, label)
+                found = candidates.setdefault(key, _Candidate(
+                    category=rule.category, dimension=rule.dimension, segment=label,
+                    tickets=sum(m.tickets for m in members)))
+                misses = (by_kpi[kpi_name].gap or 0.0) > 0
+                found.add(evidence, kpi_name, sum(m.contribution for m in members), misses)
+
+    scored = [c.score(by_kpi[c.kpi], facts.tickets, playbook) for c in candidates.values()]
+    top_impact = max((s.impact_raw for s in scored), default=1.0) or 1.0
+    for s in scored:
+        s.impact = round(s.impact_raw / top_impact, 3)
+        high_i, high_f = s.impact >= 0.5, s.feasibility >= 0.5
+        s.quadrant = 1 if high_i and high_f else 2 if high_i else 3 if high_f else 4
+    scored.sort(key=lambda s: (s.quadrant, -s.impact * s.feasibility, s.candidate.kpi,
+                               s.candidate.segment))
+    problems = tuple(_problem(i + 1, s) for i, s in enumerate(scored))
+    return DiagnosisReport(
+        programme=programme.key, cycle=programme.cycle.key,
+        window_start=facts.start, window_end=facts.end - timedelta(days=1),
+        tickets=facts.tickets, data_fingerprint=facts.fingerprint, baseline=baseline,
+        drivers=drivers, problems=problems,
+    )
+
+
+@dataclass
+class _Candidate:
+    """A problem in the making: one segment flagged by one or more rules."""
+
+    category: RootCause
+    dimension: str
+    segment: str
+    tickets: int
+    evidence: list[Evidence] = field(default_factory=list)
+    kpi: str = ""
+    contribution: float = -1.0
+    misses: bool = False
+
+    def add(self, evidence: Evidence, kpi_name: str, contribution: float, misses: bool) -> None:
+        """Record evidence. The problem's KPI is the one it explains most, preferring KPIs
+        that miss their benchmark over ones that only deteriorated."""
+        if all(e.text != evidence.text for e in self.evidence):
+            self.evidence.append(evidence)
+        if (misses, contribution) > (self.misses, self.contribution):
+            self.kpi, self.contribution, self.misses = kpi_name, contribution, misses
+
+    def score(self, row: KpiBaseline, total_tickets: int, playbook: Playbook) -> _Scored:
+        """Impact (customers affected x severity), feasibility (playbook effort), confidence."""
+        reference = _reference(row) or 0.0
+        severity = min(1.0, abs(_worse_by(self.kpi, row.value or 0.0, reference))
+                       / (abs(reference) or 1.0))
+        share = self.tickets / total_tickets if total_tickets else 0.0
+        strength = max(e.strength for e in self.evidence)
+        confidence = min(1.0, 0.35 + 0.3 * min(strength - 1.0, 1.0)
+                         + 0.35 * min(max(self.contribution, 0.0) / 0.3, 1.0))
+        strategy = playbook.for_problem(self.category, self.kpi)
+        return _Scored(
+            candidate=self, strategy=strategy.key, confidence=round(confidence, 3),
+            impact_raw=math.sqrt(share * severity) * max(self.contribution, 0.05),
+            feasibility=round((6 - strategy.effort) / 5, 3),
+        )
+
+
+@dataclass
+class _Scored:
+    candidate: _Candidate
+    strategy: str
+    confidence: float
+    impact_raw: float
+    feasibility: float
+    impact: float = 0.0
+    quadrant: Literal[1, 2, 3, 4] = 4
+
+
+def _problem(rank: int, s: _Scored) -> Problem:
+    c = s.candidate
+    label, cat = KPIS[c.kpi].label, _CATEGORY_LABEL[c.category]
+    return Problem(
+        id=f"P{rank}", kpi=c.kpi, category=c.category, dimension=c.dimension,
+        segment=c.segment, evidence=tuple(c.evidence), confidence=s.confidence,
+        title=Text(zh=f"{label.zh}未达标：{c.segment}（{cat.zh}）",
+                   en=f"{label.en} off target: {c.segment} ({cat.en})"),
+        affected_tickets=c.tickets, impact=s.impact, feasibility=s.feasibility,
+        quadrant=s.quadrant, priority=rank, strategy=s.strategy,
+    )

@@ -1,0 +1,79 @@
+"""The six stages chained on the sample data, computed once, with no store and no Prefect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pytest
+
+from improve.data.facts import (
+    evaluation_facts,
+    execution_facts,
+    load_progress_reports,
+    window_facts,
+)
+from improve.domain.artifacts import (
+    DiagnosisReport,
+    EvaluationReport,
+    ExecutionReport,
+    ImplementationPlan,
+    OptimisationReport,
+    TargetList,
+)
+from improve.domain.base import Artifact, ArtifactRef
+from improve.domain.facts import WindowFacts
+from improve.domain.hashing import content_hash
+from improve.domain.programme import Playbook, Programme, RootCauseRules
+from improve.stages.design import design_plan
+from improve.stages.diagnose import diagnose
+from improve.stages.evaluate import evaluate_cycle
+from improve.stages.execute import track_execution
+from improve.stages.optimise import optimise_cycle
+from improve.stages.schedule import WorkCalendar
+from improve.stages.target import set_targets
+
+
+def ref(artifact: Artifact) -> ArtifactRef:
+    """A version-1 reference to `artifact`, as the store would give it."""
+    stage = artifact.stage  # type: ignore[attr-defined]
+    return ArtifactRef(stage=stage, artifact_id=f"{artifact.programme}/{artifact.cycle}/"
+                       f"{stage.value}", version=1, content_hash=content_hash(artifact))
+
+
+@dataclass(frozen=True)
+class Chain:
+    facts: WindowFacts
+    diagnosis: DiagnosisReport
+    targets: TargetList
+    plan: ImplementationPlan
+    execution: ExecutionReport
+    evaluation: EvaluationReport
+    optimisation: OptimisationReport
+
+
+@pytest.fixture(scope="session")
+def chain(sample_con: duckdb.DuckDBPyConnection, programme: Programme, playbook: Playbook,
+          rules: RootCauseRules, calendar: WorkCalendar) -> Chain:
+    facts = window_facts(sample_con, start=date(2025, 1, 1), end=date(2026, 1, 1))
+    diagnosis = diagnose(facts, programme=programme, playbook=playbook, rules=rules)
+    targets = set_targets(diagnosis, source=ref(diagnosis), programme=programme)
+    plan = design_plan(targets, diagnosis, sources=(ref(targets), ref(diagnosis)),
+                       programme=programme, playbook=playbook, calendar=calendar)
+    pilot = programme.pilot
+    assert pilot is not None
+    ef = execution_facts(sample_con, plan_start=programme.cycle.plan_start,
+                         as_of=date(2026, 6, 30), progress=load_progress_reports(sample_con),
+                         pilot_kpi=pilot.kpi, pilot_scope=pilot.scope, pilot_start=pilot.start,
+                         pilot_end=pilot.end)
+    execution = track_execution(plan, targets, ef, sources=(ref(plan), ref(targets)),
+                                programme=programme, calendar=calendar)
+    vf = evaluation_facts(sample_con, before_start=date(2025, 1, 1), before_end=date(2026, 1, 1),
+                          after_start=date(2026, 4, 1), after_end=date(2026, 7, 1))
+    evaluation = evaluate_cycle(targets, execution, vf, sources=(ref(execution), ref(targets)),
+                                programme=programme)
+    optimisation = optimise_cycle(evaluation, execution, plan, targets, diagnosis,
+                                  sources=(ref(evaluation),), programme=programme,
+                                  playbook=playbook)
+    return Chain(facts, diagnosis, targets, plan, execution, evaluation, optimisation)
