@@ -39,20 +39,24 @@ def calendar() -> WorkCalendar:
 
 
 @pytest.fixture(scope="session")
-def sample_root(tmp_path_factory: pytest.TempPathFactory, programme: Programme,
-                playbook: Playbook, calendar: WorkCalendar) -> Path:
+def sample_root(
+    tmp_path_factory: pytest.TempPathFactory,
+    programme: Programme,
+    playbook: Playbook,
+    calendar: WorkCalendar,
+) -> Path:
     """A folder holding data/ with the sample data set, as the demo writes it."""
     root = tmp_path_factory.mktemp("sample")
-    write_sample_data(root / "data", playbook=playbook, plan_start=programme.cycle.plan_start,
-                      calendar=calendar)
+    write_sample_data(
+        root / "data", playbook=playbook, plan_start=programme.cycle.plan_start, calendar=calendar
+    )
     return root
 
 
 @pytest.fixture(scope="session")
 def sample_files(sample_root: Path) -> SampleFiles:
     data = sample_root / "data"
-    return SampleFiles(data / "tickets.parquet", data / "surveys.csv", data / "progress.xlsx",
-                       0, 0)
+    return SampleFiles(data / "tickets.parquet", data / "surveys.csv", data / "progress.xlsx", 0, 0)
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,9 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}; "
-                              "keep one")
+            raise ConfigError(
+                f"duplicate key {key!r} at line {key_node.start_mark.line + 1}; keep one"
+            )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -50,7 +51,7 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
@@ -62,10 +63,13 @@ def validate_file(model: type[M], data: Any, path: Path) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-                 for e in exc.errors()]
-        raise ConfigError(f"{path}: invalid {model.__name__} definition; fix these fields:\n"
-                          + "\n".join(lines)) from None
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise ConfigError(
+            f"{path}: invalid {model.__name__} definition; fix these fields:\n" + "\n".join(lines)
+        ) from None
 
 
 def load_programme(path: Path) -> Programme:
@@ -81,8 +85,9 @@ def load_playbook(programme: Programme | None = None, base_dir: Path | None = No
 
 def load_rules(programme: Programme | None = None, base_dir: Path | None = None) -> RootCauseRules:
     """The programme's root-cause evidence rules, or the embedded default."""
-    path = _resolve(programme.root_cause_rules if programme else None, base_dir,
-                    "root_cause_rules.yaml")
+    path = _resolve(
+        programme.root_cause_rules if programme else None, base_dir, "root_cause_rules.yaml"
+    )
     return validate_file(RootCauseRules, read_yaml(path), path)
 
 

@@ -26,8 +26,12 @@ from improve.errors import ImproveError
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-app = typer.Typer(name="improve", help="Data-driven PDCA service-improvement cycles.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    name="improve",
+    help="Data-driven PDCA service-improvement cycles.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,9 +87,12 @@ def sample_data(directory: Annotated[Path, typer.Argument(help="Folder to write 
 
     programme = load_programme(demo_programme_path())
     with console.status("Generating 18 months of tickets and surveys..."):
-        files = write_sample_data(directory, playbook=load_playbook(programme),
-                                  plan_start=programme.cycle.plan_start,
-                                  calendar=china_calendar(range(2024, 2028)))
+        files = write_sample_data(
+            directory,
+            playbook=load_playbook(programme),
+            plan_start=programme.cycle.plan_start,
+            calendar=china_calendar(range(2024, 2028)),
+        )
     console.print(f"Wrote {files.tickets_count:,} tickets to {files.tickets}")
     console.print(f"Wrote {files.surveys_count:,} survey answers to {files.surveys}")
     console.print(f"Wrote progress reports to {files.progress}")
@@ -95,7 +102,8 @@ def sample_data(directory: Annotated[Path, typer.Argument(help="Folder to write 
 @handles_errors
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for data, database and reports.")] = Path(
-        "artifacts/demo"),
+        "artifacts/demo"
+    ),
     locale: Annotated[LocaleChoice, typer.Option(help="Report language.")] = LocaleChoice.zh,
 ) -> None:
     """Sample data plus the full six-stage cycle with auto-approval."""
@@ -106,27 +114,40 @@ def demo(
     os.environ["IMPROVE_ARTIFACTS_DIR"] = str(out / "reports")
     os.environ["IMPROVE_DATABASE_URL"] = f"sqlite:///{out / 'improve.db'}"
     sample_data(out / "data")
-    outcome = _run_cycle(demo_programme_path(), stages=None, data_root=out,
-                         locale=locale.value, auto_approve=True)
+    outcome = _run_cycle(
+        demo_programme_path(), stages=None, data_root=out, locale=locale.value, auto_approve=True
+    )
     console.print(f"[green]Cycle complete.[/green] Open {outcome.index}")
 
 
-def _run_cycle(config: Path, *, stages: list[str] | None, data_root: Path | None,
-               locale: str | None, auto_approve: bool) -> Any:
+def _run_cycle(
+    config: Path,
+    *,
+    stages: list[str] | None,
+    data_root: Path | None,
+    locale: str | None,
+    auto_approve: bool,
+) -> Any:
     from improve.orchestration.flows import cycle_flow
 
     with console.status("Running the improvement cycle (Prefect)..."):
-        outcome = cycle_flow(str(config), stages=stages,
-                             data_root=str(data_root) if data_root else None,
-                             locale=locale, auto_approve=auto_approve)
+        outcome = cycle_flow(
+            str(config),
+            stages=stages,
+            data_root=str(data_root) if data_root else None,
+            locale=locale,
+            auto_approve=auto_approve,
+        )
     for s in outcome.stages:
         state = "new version" if s.created else "unchanged"
         console.print(f"  {s.stage:<9} {s.artifact_id} v{s.version}  {state}, {s.status}")
     if outcome.waiting_for is not None:
         w = outcome.waiting_for
-        console.print(f"[yellow]Stage gate:[/yellow] {w.artifact_id} v{w.version} awaits "
-                      f"approval. Run `improve approve {w.artifact_id} --as NAME`, then run "
-                      "the cycle again.")
+        console.print(
+            f"[yellow]Stage gate:[/yellow] {w.artifact_id} v{w.version} awaits "
+            f"approval. Run `improve approve {w.artifact_id} --as NAME`, then run "
+            "the cycle again."
+        )
     return outcome
 
 
@@ -135,20 +156,29 @@ def _run_cycle(config: Path, *, stages: list[str] | None, data_root: Path | None
 def run(
     config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
     stage: Annotated[str | None, typer.Option(help="Run only this stage.")] = None,
-    auto_approve: Annotated[bool, typer.Option("--auto-approve",
-                                               help="Approve each artifact as the owner.")] = False,
-    data_root: Annotated[Path | None, typer.Option(
-        help="Folder the data paths are relative to (default: the programme file's).")] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Approve each artifact as the owner.")
+    ] = False,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+    ] = None,
     locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
 ) -> None:
     """Run the cycle (or one stage) of a programme; stops at each unapproved stage gate."""
     from improve.domain.base import Stage
 
     if stage is not None and stage not in {s.value for s in Stage}:
-        raise typer.BadParameter(f"{stage!r}; choose one of {', '.join(s.value for s in Stage)}",
-                                 param_hint="--stage")
-    outcome = _run_cycle(config, stages=[stage] if stage else None, data_root=data_root,
-                         locale=locale.value if locale else None, auto_approve=auto_approve)
+        raise typer.BadParameter(
+            f"{stage!r}; choose one of {', '.join(s.value for s in Stage)}", param_hint="--stage"
+        )
+    outcome = _run_cycle(
+        config,
+        stages=[stage] if stage else None,
+        data_root=data_root,
+        locale=locale.value if locale else None,
+        auto_approve=auto_approve,
+    )
     console.print(f"Reports: {outcome.index}")
 
 
@@ -167,18 +197,24 @@ def approve(
     from improve.storage.db import make_engine, migrate, session_factory
 
     if reject and not comment:
-        raise typer.BadParameter("a rejection needs --comment saying what to change",
-                                 param_hint="--comment")
+        raise typer.BadParameter(
+            "a rejection needs --comment saying what to change", param_hint="--comment"
+        )
     engine = make_engine(Settings().resolved_database_url)
     try:
         migrate(engine)
         with session_factory(engine)() as session, session.begin():
             current = repo.get_artifact(session=session, artifact_id=artifact_id, version=version)
             programme = repo.get_programme(session=session, key=current.artifact.programme)
-            stored = repo.approve(session=session, artifact_id=artifact_id,
-                                  version=current.ref.version, approver=as_,
-                                  approvers=programme.approvers.everyone, reject=reject,
-                                  comment=comment)
+            stored = repo.approve(
+                session=session,
+                artifact_id=artifact_id,
+                version=current.ref.version,
+                approver=as_,
+                approvers=programme.approvers.everyone,
+                reject=reject,
+                comment=comment,
+            )
     finally:
         engine.dispose()
     console.print(f"{stored.ref.artifact_id} v{stored.ref.version}: {stored.status} by {as_}")
@@ -188,11 +224,11 @@ def approve(
 @handles_errors
 def kpis(
     file: Annotated[Path, typer.Argument(help="Tickets: CSV, XLSX or Parquet.")],
-    config: Annotated[Path | None, typer.Option(
-        help="Programme whose column mapping (and surveys) to use.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Programme whose column mapping (and surveys) to use.")
+    ] = None,
     by: Annotated[Grain, typer.Option(help="Period.")] = Grain.month,
-    dims: Annotated[str, typer.Option(help="Comma-separated dimensions, e.g. team,channel.")]
-    = "",
+    dims: Annotated[str, typer.Option(help="Comma-separated dimensions, e.g. team,channel.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
 ) -> None:
     """KPIs per period (and dimension values) with KPI.md's default definitions."""
@@ -212,19 +248,31 @@ def kpis(
 
             programme = load_programme(config)
             source = programme.data.tickets.model_copy(update={"path": str(file.resolve())})
-            load_canonical(con, TICKETS, source, base_dir=Path.cwd(),
-                           timezone=programme.timezone)
+            load_canonical(con, TICKETS, source, base_dir=Path.cwd(), timezone=programme.timezone)
             if programme.data.surveys is not None:
-                load_canonical(con, SURVEYS, programme.data.surveys,
-                               base_dir=config.resolve().parent, timezone=programme.timezone)
+                load_canonical(
+                    con,
+                    SURVEYS,
+                    programme.data.surveys,
+                    base_dir=config.resolve().parent,
+                    timezone=programme.timezone,
+                )
         rows = compute_kpis(con, grain=by.value, dims=dim_list)
     finally:
         con.close()
     if as_json:
         _print_json(rows)
         return
-    shown = ["volume", "frt_median_min", "resolution_median_h", "fcr_rate", "reopen_rate",
-             "csat_rate", "complaint_rate", "backlog_end"]
+    shown = [
+        "volume",
+        "frt_median_min",
+        "resolution_median_h",
+        "fcr_rate",
+        "reopen_rate",
+        "csat_rate",
+        "complaint_rate",
+        "backlog_end",
+    ]
     table = Table(title=f"KPIs by {by.value}: {file.name}")
     for col in ["period", *dim_list, *shown]:
         table.add_column(col, justify="left" if col in ("period", *dim_list) else "right")
@@ -232,16 +280,24 @@ def kpis(
         cells = [str(row["period"]), *(str(row[d]) for d in dim_list)]
         for name in shown:
             v = row[name]
-            cells.append("—" if v is None else f"{v:.1%}" if name.endswith("_rate")
-                         else f"{v:,.1f}" if isinstance(v, float) else f"{v:,}")
+            cells.append(
+                "—"
+                if v is None
+                else f"{v:.1%}"
+                if name.endswith("_rate")
+                else f"{v:,.1f}"
+                if isinstance(v, float)
+                else f"{v:,}"
+            )
         table.add_row(*cells)
     console.print(table)
 
 
 @app.command()
 @handles_errors
-def status(as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
-           ) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
     """Programmes, cycles and each stage's latest artifact version and approval state."""
     from improve.settings import Settings
     from improve.storage import repository as repo

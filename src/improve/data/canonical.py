@@ -38,7 +38,10 @@ SURVEY_TYPES: dict[str, ColumnType] = {
     "nps": "int", "comment": "text", "region": "text", "channel": "text",
 }  # fmt: skip
 PROGRESS_TYPES: dict[str, ColumnType] = {
-    "task_id": "text", "as_of": "date", "percent_complete": "float", "status": "text",
+    "task_id": "text",
+    "as_of": "date",
+    "percent_complete": "float",
+    "status": "text",
     "note": "text",
 }
 assert tuple(TICKET_TYPES) == CANONICAL_COLUMNS
@@ -78,7 +81,8 @@ def raise_problems(path: Path, problems: Sequence[Problem], total: int | None = 
     tail = f"\n  ... and {more} more problem(s)" if more > 0 else ""
     raise InputDataError(
         f"{path}: {total} problem(s); nothing was stored. Fix the file and run again:\n  "
-        + "\n  ".join(lines) + tail
+        + "\n  ".join(lines)
+        + tail
     )
 
 
@@ -109,24 +113,34 @@ def load_canonical(
 
     Raises InputDataError (nothing created) when any row fails validation.
     """
-    path = (base_dir / source.path).resolve() if not Path(source.path).is_absolute() \
+    path = (
+        (base_dir / source.path).resolve()
+        if not Path(source.path).is_absolute()
         else Path(source.path)
+    )
     raw = f"_raw_{spec.name}"
     columns = read_raw(con, path, raw, fmt=source.format, sheet=source.sheet)
     select = _select_list(spec, source.mapping, columns, path)
     typed = f"_typed_{spec.name}"
-    run(con, f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {ROW_COLUMN}, "
-                + ", ".join(_typed_expr(spec.types[c], expr, c, timezone)
-                            for c, expr in select.items())
-                + ", " + ", ".join(f"{expr} AS \"_src_{c}\"" for c, expr in select.items())
-                + f" FROM {raw}")
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {ROW_COLUMN}, "
+        + ", ".join(_typed_expr(spec.types[c], expr, c, timezone) for c, expr in select.items())
+        + ", "
+        + ", ".join(f'{expr} AS "_src_{c}"' for c, expr in select.items())
+        + f" FROM {raw}",
+    )
     problems, total = _validate(con, spec, typed, select)
     if problems:
         run(con, f"DROP TABLE IF EXISTS {typed}")
         run(con, f"DROP TABLE IF EXISTS {raw}")
         raise_problems(path, problems, total)
-    run(con, f"CREATE OR REPLACE TABLE {spec.name} AS SELECT "
-                + ", ".join(f'"{c}"' for c in spec.types) + f" FROM {typed} ORDER BY {ROW_COLUMN}")
+    run(
+        con,
+        f"CREATE OR REPLACE TABLE {spec.name} AS SELECT "
+        + ", ".join(f'"{c}"' for c in spec.types)
+        + f" FROM {typed} ORDER BY {ROW_COLUMN}",
+    )
     run(con, f"DROP TABLE {typed}")
     run(con, f"DROP TABLE {raw}")
     count = con.execute(f"SELECT count(*) FROM {spec.name}").fetchall()[0]
@@ -147,11 +161,20 @@ def _select_list(
             select[canonical] = '"' + actual.replace('"', '""') + '"'
         elif canonical in spec.required or canonical in mapping:
             near = difflib.get_close_matches(wanted, columns, n=3, cutoff=0.5)
-            hint = f"; nearest headers: {', '.join(near)}" if near else \
-                f"; the file's headers are: {', '.join(columns[:30])}"
-            missing.append(Problem(1, wanted, None,
-                                   f"required column missing (canonical {canonical!r}){hint}; "
-                                   "rename the header or map it in the data source's `mapping`"))
+            hint = (
+                f"; nearest headers: {', '.join(near)}"
+                if near
+                else f"; the file's headers are: {', '.join(columns[:30])}"
+            )
+            missing.append(
+                Problem(
+                    1,
+                    wanted,
+                    None,
+                    f"required column missing (canonical {canonical!r}){hint}; "
+                    "rename the header or map it in the data source's `mapping`",
+                )
+            )
         else:
             select[canonical] = f"'{_DEFAULTS[canonical]}'" if canonical in _DEFAULTS else "NULL"
     raise_problems(path, missing)
@@ -163,21 +186,27 @@ def _typed_expr(kind: ColumnType, expr: str, name: str, tz: str) -> str:
     if kind == "text":
         out = text
     elif kind == "timestamp":
-        out = (f"CASE WHEN typeof({expr}) = 'TIMESTAMP WITH TIME ZONE' "
-               f"THEN timezone('{tz}', TRY_CAST({expr} AS TIMESTAMPTZ)) "
-               f"ELSE TRY_CAST({text} AS TIMESTAMP) END")
+        out = (
+            f"CASE WHEN typeof({expr}) = 'TIMESTAMP WITH TIME ZONE' "
+            f"THEN timezone('{tz}', TRY_CAST({expr} AS TIMESTAMPTZ)) "
+            f"ELSE TRY_CAST({text} AS TIMESTAMP) END"
+        )
     elif kind == "date":
         out = f"TRY_CAST({text} AS DATE)"
     elif kind == "float":
         out = f"TRY_CAST({text} AS DOUBLE)"
     elif kind == "int":
-        out = (f"CASE WHEN TRY_CAST({text} AS DOUBLE) = floor(TRY_CAST({text} AS DOUBLE)) "
-               f"THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END")
+        out = (
+            f"CASE WHEN TRY_CAST({text} AS DOUBLE) = floor(TRY_CAST({text} AS DOUBLE)) "
+            f"THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END"
+        )
     else:
         trues = ", ".join(f"'{v}'" for v in _TRUE)
         falses = ", ".join(f"'{v}'" for v in _FALSE if v)
-        out = (f"CASE WHEN lower({text}) IN ({trues}) THEN TRUE "
-               f"WHEN lower({text}) IN ({falses}) THEN FALSE END")
+        out = (
+            f"CASE WHEN lower({text}) IN ({trues}) THEN TRUE "
+            f"WHEN lower({text}) IN ({falses}) THEN FALSE END"
+        )
     return f'{out} AS "{name}"'
 
 
@@ -188,18 +217,28 @@ def _validate(
 
     def check(condition: str, column: str, reason: str) -> None:
         value = f'CAST("_src_{column}" AS VARCHAR)'
-        checks.append(f"SELECT {ROW_COLUMN} AS r, '{column}' AS c, {value} AS v, "
-                      f"'{reason.replace(chr(39), chr(39) * 2)}' AS why FROM {typed} "
-                      f"WHERE {condition}")
+        checks.append(
+            f"SELECT {ROW_COLUMN} AS r, '{column}' AS c, {value} AS v, "
+            f"'{reason.replace(chr(39), chr(39) * 2)}' AS why FROM {typed} "
+            f"WHERE {condition}"
+        )
 
-    expected = {"timestamp": "a date-time like 2025-03-01 09:30", "date": "a date like 2025-03-01",
-                "int": "a whole number", "float": "a number", "bool": "true/false (or 1/0, 是/否)",
-                "text": "text"}
+    expected = {
+        "timestamp": "a date-time like 2025-03-01 09:30",
+        "date": "a date like 2025-03-01",
+        "int": "a whole number",
+        "float": "a number",
+        "bool": "true/false (or 1/0, 是/否)",
+        "text": "text",
+    }
     for column, kind in spec.types.items():
-        src = f'nullif(trim(CAST("_src_{column}" AS VARCHAR)), \'\')'
+        src = f"nullif(trim(CAST(\"_src_{column}\" AS VARCHAR)), '')"
         if kind != "text":
-            check(f'{src} IS NOT NULL AND "{column}" IS NULL', column,
-                  f"cannot be read as {expected[kind]}")
+            check(
+                f'{src} IS NOT NULL AND "{column}" IS NULL',
+                column,
+                f"cannot be read as {expected[kind]}",
+            )
         if column in spec.required:
             check(f"{src} IS NULL", column, "required value is empty")
     types = spec.types
@@ -209,21 +248,27 @@ def _validate(
         check('"csat" NOT BETWEEN 1 AND 5', "csat", "CSAT must be 1 to 5 (or empty if unrated)")
         check('"handle_minutes" < 0', "handle_minutes", "must be 0 or more")
         check('"resolved_at" < "created_at"', "resolved_at", "resolved before it was created")
-        check('"first_response_at" < "created_at"', "first_response_at",
-              "first response before the ticket was created")
+        check(
+            '"first_response_at" < "created_at"',
+            "first_response_at",
+            "first response before the ticket was created",
+        )
     if spec is SURVEYS:
         check('"csat" NOT BETWEEN 1 AND 5', "csat", "CSAT must be 1 to 5")
         check('"nps" NOT BETWEEN 0 AND 10', "nps", "NPS answer must be 0 to 10")
     if spec is PROGRESS:
-        check('"percent_complete" NOT BETWEEN 0 AND 100', "percent_complete",
-              "percent complete must be 0 to 100")
+        check(
+            '"percent_complete" NOT BETWEEN 0 AND 100',
+            "percent_complete",
+            "percent complete must be 0 to 100",
+        )
     if spec.key:
         key = spec.key
         checks.append(
             f"SELECT {ROW_COLUMN} AS r, '{key}' AS c, \"{key}\" AS v, "
             f"'duplicate id, also on row(s) ' || string_agg(CAST(o AS VARCHAR), ', ') AS why "
-            f"FROM (SELECT a.{ROW_COLUMN}, a.\"{key}\", b.{ROW_COLUMN} AS o FROM {typed} a "
-            f"JOIN {typed} b ON a.\"{key}\" = b.\"{key}\" AND a.{ROW_COLUMN} <> b.{ROW_COLUMN}) "
+            f'FROM (SELECT a.{ROW_COLUMN}, a."{key}", b.{ROW_COLUMN} AS o FROM {typed} a '
+            f'JOIN {typed} b ON a."{key}" = b."{key}" AND a.{ROW_COLUMN} <> b.{ROW_COLUMN}) '
             f"GROUP BY ALL"
         )
     union = " UNION ALL ".join(checks)

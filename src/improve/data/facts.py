@@ -22,8 +22,10 @@ from improve.domain.facts import (
 )
 from improve.domain.kpi import KPI_NAMES
 
-_FCR = ("reopens = 0 AND CASE WHEN agent_replies IS NOT NULL THEN agent_replies <= 1 "
-        "ELSE coalesce(reassignments, 0) = 0 END")
+_FCR = (
+    "reopens = 0 AND CASE WHEN agent_replies IS NOT NULL THEN agent_replies <= 1 "
+    "ELSE coalesce(reassignments, 0) = 0 END"
+)
 
 # KPI -> the per-ticket measure whose mean decomposes it (NULL where a ticket does not count).
 MEASURES: dict[str, str] = {
@@ -40,13 +42,17 @@ MEASURES: dict[str, str] = {
     "sla_breach_rate": "CAST(sla_breached AS INT)",
     "handle_minutes_mean": "handle_minutes",
 }
-_VIEW = ("SELECT *, (epoch(first_response_at) - epoch(created_at)) / 60.0 AS frt_min, "
-         "(epoch(resolved_at) - epoch(created_at)) / 3600.0 AS res_h, "
-         "resolved_at IS NOT NULL AS resolved FROM tickets")
+_VIEW = (
+    "SELECT *, (epoch(first_response_at) - epoch(created_at)) / 60.0 AS frt_min, "
+    "(epoch(resolved_at) - epoch(created_at)) / 3600.0 AS res_h, "
+    "resolved_at IS NOT NULL AS resolved FROM tickets"
+)
 
 
 def _between(start: date, end: date, column: str = "created_at") -> str:
-    return f"{column} >= TIMESTAMP '{start.isoformat()}' AND {column} < TIMESTAMP '{end.isoformat()}'"
+    return (
+        f"{column} >= TIMESTAMP '{start.isoformat()}' AND {column} < TIMESTAMP '{end.isoformat()}'"
+    )
 
 
 def _stat_columns() -> str:
@@ -61,8 +67,9 @@ def _stats(row: Mapping[str, object]) -> dict[str, MeasureStat]:
     out = {}
     for kpi_name, expr in MEASURES.items():
         i = index[expr]
-        out[kpi_name] = MeasureStat(n=int(row[f"n{i}"] or 0), mean=_f(row[f"m{i}"]),
-                                    var=_f(row[f"v{i}"]))
+        out[kpi_name] = MeasureStat(
+            n=int(row[f"n{i}"] or 0), mean=_f(row[f"m{i}"]), var=_f(row[f"v{i}"])
+        )
     return out
 
 
@@ -108,38 +115,63 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
     early = compute_kpis(con, grain="window", start=start, end=add_months(start, 3))
     late = compute_kpis(con, grain="window", start=add_months(end, -3), end=end)
     cond = _between(start, end)
-    overall = _records(con, f"SELECT {_stat_columns()}, "
-                            "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
-                            f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond}")[0]
+    overall = _records(
+        con,
+        f"SELECT {_stat_columns()}, "
+        "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
+        f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond}",
+    )[0]
     segments: list[SegmentFacts] = []
     for dim in DIMENSIONS:
-        kpi_rows = {r[dim]: r for r in compute_kpis(con, grain="window", dims=[dim],
-                                                     start=start, end=end)}
+        kpi_rows = {
+            r[dim]: r for r in compute_kpis(con, grain="window", dims=[dim], start=start, end=end)
+        }
         parent = "mode(team)" if dim == "agent" else "NULL"
-        for row in _records(con, f'SELECT "{dim}" AS value, {parent} AS parent, count(*) AS tickets, '
-                                 f"{_stat_columns()}, avg(CAST(reopens > 0 OR "
-                                 "coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
-                                 f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond} "
-                                 f'AND "{dim}" IS NOT NULL GROUP BY 1 ORDER BY 1'):
-            segments.append(SegmentFacts(
-                dimension=dim, value=str(row["value"]),
-                parent=None if row["parent"] is None else str(row["parent"]), tickets=int(row["tickets"]),  # type: ignore[call-overload]
-                kpis=_kpis([kpi_rows[row["value"]]]), measures=_stats(row),
-                rework_rate=_f(row["rw"]), replies_mean=_f(row["rp"])))
+        for row in _records(
+            con,
+            f'SELECT "{dim}" AS value, {parent} AS parent, count(*) AS tickets, '
+            f"{_stat_columns()}, avg(CAST(reopens > 0 OR "
+            "coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
+            f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond} "
+            f'AND "{dim}" IS NOT NULL GROUP BY 1 ORDER BY 1',
+        ):
+            segments.append(
+                SegmentFacts(
+                    dimension=dim,
+                    value=str(row["value"]),
+                    parent=None if row["parent"] is None else str(row["parent"]),
+                    tickets=int(row["tickets"]),  # type: ignore[call-overload]
+                    kpis=_kpis([kpi_rows[row["value"]]]),
+                    measures=_stats(row),
+                    rework_rate=_f(row["rw"]),
+                    replies_mean=_f(row["rp"]),
+                )
+            )
     return WindowFacts(
-        start=start, end=end, tickets=tickets, fingerprint=digest,
-        kpis=_kpis(window), early=_kpis(early), late=_kpis(late),
+        start=start,
+        end=end,
+        tickets=tickets,
+        fingerprint=digest,
+        kpis=_kpis(window),
+        early=_kpis(early),
+        late=_kpis(late),
         monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
-        overall=_stats(overall), rework_rate=_f(overall["rw"]), replies_mean=_f(overall["rp"]),
-        segments=tuple(segments), team_load=_team_load(con, cond),
+        overall=_stats(overall),
+        rework_rate=_f(overall["rw"]),
+        replies_mean=_f(overall["rp"]),
+        segments=tuple(segments),
+        team_load=_team_load(con, cond),
     )
 
 
 def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...]:
-    rows = _records(con, f"SELECT team, CAST(date_trunc('month', created_at) AS DATE) AS period, "
-                         "count(*) FILTER (resolved) / nullif(count(DISTINCT agent) "
-                         "FILTER (resolved), 0) AS tpa, avg(frt_min) AS frt, avg(res_h) AS res "
-                         f"FROM ({_VIEW}) WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2")
+    rows = _records(
+        con,
+        f"SELECT team, CAST(date_trunc('month', created_at) AS DATE) AS period, "
+        "count(*) FILTER (resolved) / nullif(count(DISTINCT agent) "
+        "FILTER (resolved), 0) AS tpa, avg(frt_min) AS frt, avg(res_h) AS res "
+        f"FROM ({_VIEW}) WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
+    )
     teams: dict[str, list[dict[str, object]]] = {}
     for r in rows:
         teams.setdefault(str(r["team"]), []).append(r)
@@ -147,12 +179,18 @@ def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...
     for team, points in teams.items():
         frt = tuple(_f(p["frt"]) for p in points)
         res = tuple(_f(p["res"]) for p in points)
-        out.append(TeamLoad(
-            team=team, periods=tuple(p["period"] for p in points),  # type: ignore[misc]
-            tickets_per_agent=tuple(_f(p["tpa"]) for p in points),
-            measures={k: (frt if MEASURES[k] == "frt_min" else res) for k in MEASURES
-                      if MEASURES[k] in ("frt_min", "res_h")},
-        ))
+        out.append(
+            TeamLoad(
+                team=team,
+                periods=tuple(p["period"] for p in points),  # type: ignore[misc]
+                tickets_per_agent=tuple(_f(p["tpa"]) for p in points),
+                measures={
+                    k: (frt if MEASURES[k] == "frt_min" else res)
+                    for k in MEASURES
+                    if MEASURES[k] in ("frt_min", "res_h")
+                },
+            )
+        )
     return tuple(out)
 
 
@@ -179,30 +217,35 @@ def execution_facts(
     monthly = compute_kpis(con, grain="month", start=add_months(plan_start, 0), end=as_of)
     pilot = None
     if pilot_kpi and pilot_scope and pilot_start and pilot_end:
-        pilot = pilot_facts(con, kpi=pilot_kpi, scope=pilot_scope, start=pilot_start,
-                            end=pilot_end)
+        pilot = pilot_facts(con, kpi=pilot_kpi, scope=pilot_scope, start=pilot_start, end=pilot_end)
     return ExecutionFacts(
         as_of=as_of,
         monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
-        progress=tuple(progress), pilot=pilot,
+        progress=tuple(progress),
+        pilot=pilot,
     )
 
 
-def pilot_facts(con: duckdb.DuckDBPyConnection, *, kpi: str, scope: Mapping[str, str],
-                start: date, end: date) -> PilotFacts:
+def pilot_facts(
+    con: duckdb.DuckDBPyConnection, *, kpi: str, scope: Mapping[str, str], start: date, end: date
+) -> PilotFacts:
     """The pilot KPI's measure in and out of scope, over equally long windows before and
     after the pilot's start."""
     length = end - start
     before = start - length
     expr = MEASURES.get(kpi)
     if expr is None:
-        raise ValueError(f"pilot KPI {kpi!r} has no per-ticket measure; choose one of "
-                         f"{', '.join(MEASURES)}")
+        raise ValueError(
+            f"pilot KPI {kpi!r} has no per-ticket measure; choose one of {', '.join(MEASURES)}"
+        )
     in_scope = scope_condition(scope)
 
     def stat(condition: str) -> MeasureStat:
-        row = _records(con, f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
-                            f"FROM ({_VIEW}) WHERE {condition}")[0]
+        row = _records(
+            con,
+            f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
+            f"FROM ({_VIEW}) WHERE {condition}",
+        )[0]
         return MeasureStat(n=int(row["n"] or 0), mean=_f(row["m"]), var=_f(row["v"]))  # type: ignore[call-overload]
 
     return PilotFacts(
@@ -215,7 +258,11 @@ def pilot_facts(con: duckdb.DuckDBPyConnection, *, kpi: str, scope: Mapping[str,
 
 
 def evaluation_facts(
-    con: duckdb.DuckDBPyConnection, *, before_start: date, before_end: date, after_start: date,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    before_start: date,
+    before_end: date,
+    after_start: date,
     after_end: date,
 ) -> EvaluationFacts:
     """KPIs after, and customer measures before and after (from surveys when present)."""
@@ -228,15 +275,26 @@ def evaluation_facts(
         after_k = _kpis(after)
         sb = {k: before_k[k] for k in ("csat_rate", "csat_mean", "nps")}
         sa = {k: after_k[k] for k in ("csat_rate", "csat_mean", "nps")}
-    return EvaluationFacts(before_start=before_start, before_end=before_end,
-                           after_start=after_start, after_end=after_end, after=_kpis(after),
-                           survey_before=sb, survey_after=sa)
+    return EvaluationFacts(
+        before_start=before_start,
+        before_end=before_end,
+        after_start=after_start,
+        after_end=after_end,
+        after=_kpis(after),
+        survey_before=sb,
+        survey_after=sa,
+    )
 
 
 def load_progress_reports(con: duckdb.DuckDBPyConnection) -> list[ProgressReport]:
     """Rows of the canonical `progress` table."""
     if not has_table(con, "progress"):
         return []
-    return [ProgressReport.model_validate(r) for r in
-            _records(con, "SELECT task_id, as_of, percent_complete, status, note FROM progress "
-                          "ORDER BY task_id, as_of")]
+    return [
+        ProgressReport.model_validate(r)
+        for r in _records(
+            con,
+            "SELECT task_id, as_of, percent_complete, status, note FROM progress "
+            "ORDER BY task_id, as_of",
+        )
+    ]

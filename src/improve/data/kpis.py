@@ -35,19 +35,19 @@ TICKET_AGGREGATES: dict[str, str] = {
     "resolution_p90_h": "quantile_cont(res_h, 0.9)",
     "fcr_rate": f"count(*) FILTER ({_FCR}) / nullif(count(*) FILTER (resolved), 0)",
     "reopen_rate": "count(*) FILTER (resolved AND reopens > 0) "
-                   "/ nullif(count(*) FILTER (resolved), 0)",
+    "/ nullif(count(*) FILTER (resolved), 0)",
     "csat_rate": "count(*) FILTER (csat >= 4) / nullif(count(csat), 0)",
     "csat_mean": "avg(csat)",
     "complaint_rate": "count(*) FILTER (coalesce(complaint, FALSE)) / count(*)",
     "sla_breach_rate": "count(*) FILTER (sla_breached) / nullif(count(sla_breached), 0)",
     # per period; over a whole window, per month (divided by the months it spans)
     "tickets_per_agent": "count(*) FILTER (resolved) "
-                         "/ nullif(count(DISTINCT agent) FILTER (resolved), 0)",
+    "/ nullif(count(DISTINCT agent) FILTER (resolved), 0)",
     "handle_minutes_mean": "avg(handle_minutes)",
 }
 SURVEY_AGGREGATES: dict[str, str] = {
     "nps": "100.0 * (count(*) FILTER (nps >= 9) - count(*) FILTER (nps <= 6)) "
-           "/ nullif(count(nps), 0)",
+    "/ nullif(count(nps), 0)",
 }
 assert set(TICKET_AGGREGATES) | set(SURVEY_AGGREGATES) | {"backlog_end"} == set(KPI_NAMES)
 
@@ -79,7 +79,8 @@ def _check_dims(con: duckdb.DuckDBPyConnection, dims: Sequence[str]) -> None:
     for d in dims:
         if d not in DIMENSIONS:
             raise InputDataError(
-                f"unknown dimension {d!r}; choose from {', '.join(DIMENSIONS)} (e.g. --dims team,channel)"
+                f"unknown dimension {d!r}; choose from {', '.join(DIMENSIONS)} "
+                "(e.g. --dims team,channel)"
             )
 
 
@@ -107,7 +108,8 @@ def compute_kpis(
     aggregates = dict(TICKET_AGGREGATES)
     if grain == "window":
         aggregates["tickets_per_agent"] += (
-            " / count(DISTINCT date_trunc('month', created_at)) FILTER (resolved)")
+            " / count(DISTINCT date_trunc('month', created_at)) FILTER (resolved)"
+        )
     aggs = ", ".join(f"{sql} AS {name}" for name, sql in aggregates.items())
     period = _period_expr(grain, "created_at", start)
     base = con.sql(
@@ -124,8 +126,11 @@ def compute_kpis(
             joins += f" LEFT JOIN ({nps}) sv USING ({group})"
             nps_col = "sv.nps"
         order = ", ".join(["period", *dim_cols])
-        query = (f"SELECT b.*, coalesce(bl.backlog_end, 0) AS backlog_end, {nps_col} FROM _kpi_base b{joins} "
-                 f"ORDER BY {order}")
+        query = (
+            f"SELECT b.*, coalesce(bl.backlog_end, 0) AS backlog_end, {nps_col} "
+            f"FROM _kpi_base b{joins} "
+            f"ORDER BY {order}"
+        )
         cursor = con.execute(query)
         names = [d[0] for d in cursor.description or ()]
         rows = cursor.fetchall()
@@ -139,8 +144,11 @@ def compute_kpis(
             item[d] = record[d]
         for name in KPI_NAMES:
             value = record.get(name)
-            item[name] = None if value is None else (int(value) if name in ("volume",
-                                                     "backlog_end") else float(value))
+            item[name] = (
+                None
+                if value is None
+                else (int(value) if name in ("volume", "backlog_end") else float(value))
+            )
         out.append(item)
     return out
 
@@ -152,16 +160,20 @@ def _backlog_sql(grain: Grain, dim_cols: list[str], where: str | None, end: date
         ends = f"SELECT DISTINCT period, {stop} AS period_end FROM _kpi_base"
     else:
         step = "INTERVAL 7 DAY" if grain == "week" else "INTERVAL 1 MONTH"
-        ends = f"SELECT DISTINCT period, CAST(period AS TIMESTAMP) + {step} AS period_end " \
-               "FROM _kpi_base"
+        ends = (
+            f"SELECT DISTINCT period, CAST(period AS TIMESTAMP) + {step} AS period_end "
+            "FROM _kpi_base"
+        )
     dims_sel = "".join(f", t.{d}" for d in dim_cols)
     group = ", ".join(["p.period", *(f"t.{d}" for d in dim_cols)])
     # Only the scope filter applies: tickets created before the window are backlog too.
     scope = where or "TRUE"
-    return (f"SELECT p.period{dims_sel}, count(*) AS backlog_end FROM ({ends}) p "
-            f"JOIN tickets t ON t.created_at < p.period_end "
-            f"AND (t.resolved_at IS NULL OR t.resolved_at >= p.period_end) "
-            f"WHERE {scope} GROUP BY {group}")
+    return (
+        f"SELECT p.period{dims_sel}, count(*) AS backlog_end FROM ({ends}) p "
+        f"JOIN tickets t ON t.created_at < p.period_end "
+        f"AND (t.resolved_at IS NULL OR t.resolved_at >= p.period_end) "
+        f"WHERE {scope} GROUP BY {group}"
+    )
 
 
 def _nps_sql(
@@ -197,7 +209,10 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def survey_kpis(
-    con: duckdb.DuckDBPyConnection, *, start: date | None, end: date | None,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: date | None,
+    end: date | None,
     where: str | None = None,
 ) -> dict[str, float | None]:
     """CSAT (top-2-box, mean) and NPS over survey answers in [start, end)."""

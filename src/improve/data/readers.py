@@ -56,14 +56,17 @@ def read_raw(
     kind = detect_format(path, fmt)
     try:
         if kind == "csv":
-            run(con, 
+            run(
+                con,
                 f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
                 "all_varchar=true, auto_detect=true)",
                 [str(path)],
             )
         elif kind == "parquet":
-            run(con, 
-                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet(?)", [str(path)]
+            run(
+                con,
+                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet(?)",
+                [str(path)],
             )
         else:
             arrow = _read_xlsx(path, sheet)
@@ -76,8 +79,7 @@ def read_raw(
     if ROW_COLUMN in columns:
         raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
     # rowid follows insertion order, which DuckDB keeps as the file order.
-    run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT rowid + 2 AS {ROW_COLUMN}, * "
-                f"FROM {table}")
+    run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT rowid + 2 AS {ROW_COLUMN}, * FROM {table}")
     return columns
 
 
@@ -85,8 +87,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files
-        raise InputDataError(f"{path}: not a readable XLSX workbook ({exc}); "
-                             "save it again from Excel as .xlsx") from exc
+        raise InputDataError(
+            f"{path}: not a readable XLSX workbook ({exc}); save it again from Excel as .xlsx"
+        ) from exc
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputDataError(f"{path}: no sheet {sheet!r}; sheets are {book.sheetnames}")
@@ -95,15 +98,17 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
         header = next(rows, None)
         if not header or all(h is None for h in header):
             raise InputDataError(f"{path}: sheet {ws.title!r} has no header row")
-        names = [str(h).strip() if h is not None else f"column_{i + 1}"
-                 for i, h in enumerate(header)]
+        names = [
+            str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)
+        ]
         columns: list[list[str | None]] = [[] for _ in names]
         for values in rows:
             for i in range(len(names)):
                 v = values[i] if i < len(values) else None
                 columns[i].append(None if v is None else _cell_text(v))
-        return pa.table({n: pa.array(c, type=pa.string()) for n, c in zip(names, columns,
-                                                                          strict=True)})
+        return pa.table(
+            {n: pa.array(c, type=pa.string()) for n, c in zip(names, columns, strict=True)}
+        )
     finally:
         book.close()
 

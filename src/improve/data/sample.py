@@ -49,27 +49,89 @@ CATEGORIES = {  # category: (share, team, median resolution hours)
 CHANNELS = {"email": (0.30, 120.0), "web": (0.35, 150.0), "chat": (0.22, 3.0), "phone": (0.13, 1.5)}
 REGIONS = {"华东": 0.35, "华北": 0.25, "华南": 0.25, "西南": 0.15}
 PRODUCTS = {"云盘": 0.40, "企业邮箱": 0.35, "在线会议": 0.25}
-PRIORITIES = {"urgent": (0.05, 4.0), "high": (0.20, 12.0), "normal": (0.55, 48.0),
-              "low": (0.20, 96.0)}
+PRIORITIES = {
+    "urgent": (0.05, 4.0),
+    "high": (0.20, 12.0),
+    "normal": (0.55, 48.0),
+    "low": (0.20, 96.0),
+}
 WEEKDAY = np.array([1.2, 1.1, 1.05, 1.0, 0.95, 0.55, 0.45])
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-GIVEN = ("伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 霞 平 刚 桂英 鑫 婷 浩 宇 晨 欣 "
-         "佳怡 子涵 思远 雨桐 志强 建华 晓燕 海波 文博 嘉豪 梦琪 俊杰").split()
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "鑫",
+    "婷",
+    "浩",
+    "宇",
+    "晨",
+    "欣",
+    "佳怡",
+    "子涵",
+    "思远",
+    "雨桐",
+    "志强",
+    "建华",
+    "晓燕",
+    "海波",
+    "文博",
+    "嘉豪",
+    "梦琪",
+    "俊杰",
+]
 
 COMMENTS = {
-    "slow": (["客服回复太慢了，等了一整天", "提交工单后很久才有人回复", "排队时间太长，希望提速"],
-             ["Waited far too long for a first reply", "Nobody answered my ticket for hours"]),
-    "rework": (["退款流程太复杂，被转了好几个部门", "账单问题来回沟通了好几次才解决",
-                "问题反复出现，又要重新提交工单"],
-               ["The refund was passed between departments", "Had to reopen the same issue again"]),
-    "form": (["网页表单总是要我重复填写信息", "在线提交时字段不全，客服又来追问细节"],
-             ["The web form kept asking for the same details", "Agent asked again for info I had "
-              "already given"]),
-    "skill": (["技术支持好像不太懂产品", "工程师给的方案没有解决问题"],
-              ["The engineer did not understand the product", "The suggested fix did not work"]),
-    "good": (["客服很专业，很快就解决了", "服务态度很好，点赞", "智能助手回答得很及时"],
-             ["Quick and professional support", "Great service, thank you",
-              "The new assistant answered right away"]),
+    "slow": (
+        ["客服回复太慢了，等了一整天", "提交工单后很久才有人回复", "排队时间太长，希望提速"],
+        ["Waited far too long for a first reply", "Nobody answered my ticket for hours"],
+    ),
+    "rework": (
+        [
+            "退款流程太复杂，被转了好几个部门",
+            "账单问题来回沟通了好几次才解决",
+            "问题反复出现，又要重新提交工单",
+        ],
+        ["The refund was passed between departments", "Had to reopen the same issue again"],
+    ),
+    "form": (
+        ["网页表单总是要我重复填写信息", "在线提交时字段不全，客服又来追问细节"],
+        [
+            "The web form kept asking for the same details",
+            "Agent asked again for info I had already given",
+        ],
+    ),
+    "skill": (
+        ["技术支持好像不太懂产品", "工程师给的方案没有解决问题"],
+        ["The engineer did not understand the product", "The suggested fix did not work"],
+    ),
+    "good": (
+        ["客服很专业，很快就解决了", "服务态度很好，点赞", "智能助手回答得很及时"],
+        [
+            "Quick and professional support",
+            "Great service, thank you",
+            "The new assistant answered right away",
+        ],
+    ),
 }
 
 
@@ -168,8 +230,9 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
     # First response: channel medians; the front line slows as load grows, then recovers.
     frt_median = np.array([CHANNELS[c][1] for c in channel])
     load = (1 + 0.25 * t) ** 2
-    load = np.where(after(HIRES), load * (TEAMS["一线客服组"] / (TEAMS["一线客服组"] + NEW_HIRES))
-                    ** 2, load)
+    load = np.where(
+        after(HIRES), load * (TEAMS["一线客服组"] / (TEAMS["一线客服组"] + NEW_HIRES)) ** 2, load
+    )
     frt_median = np.where(team == "一线客服组", frt_median * load, frt_median)
     async_channel = np.isin(channel, ["email", "web"])
     frt_median = np.where(fixed_form & async_channel, frt_median * 0.55, frt_median)
@@ -190,8 +253,7 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
     p_reopen = np.where(weak, np.where(trained, 0.09, 0.24), p_reopen)
     reopens = (rng.random(n) < p_reopen).astype(np.int64) + (rng.random(n) < p_reopen / 4)
     p_reassign = np.where(billing, np.where(billing_fixed, 0.10, 0.40), 0.08)
-    reassignments = (rng.random(n) < p_reassign).astype(np.int64) + \
-        (rng.random(n) < p_reassign / 3)
+    reassignments = (rng.random(n) < p_reassign).astype(np.int64) + (rng.random(n) < p_reassign / 3)
     extra = (rng.random(n) < 0.22).astype(np.int64)
     web = channel == "web"
     extra += (web & (rng.random(n) < np.where(fixed_form, 0.08, 0.55))).astype(np.int64)
@@ -208,8 +270,15 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
 
     # Satisfaction on rated tickets.
     complaint = (category == "投诉与建议") | (rng.random(n) < 0.01 + 0.05 * (reopens > 0))
-    latent = (4.45 - 0.5 * (reopens > 0) - 0.35 * (frt_min > 180) - 0.35 * (res_h > 48)
-              - 0.6 * complaint - 0.25 * (agent_replies > 2) + rng.normal(0, 0.75, n))
+    latent = (
+        4.45
+        - 0.5 * (reopens > 0)
+        - 0.35 * (frt_min > 180)
+        - 0.35 * (res_h > 48)
+        - 0.6 * complaint
+        - 0.25 * (agent_replies > 2)
+        + rng.normal(0, 0.75, n)
+    )
     csat_val = np.clip(np.rint(latent), 1, 5).astype(np.int64)
     rated = ~open_ & (rng.random(n) < 0.35)
 
@@ -226,26 +295,28 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
         values = base + seconds.astype("timedelta64[s]")
         return pa.array(values, type=pa.timestamp("s"), mask=~mask)
 
-    return pa.table({
-        "ticket_id": pa.array(ids, pa.string()),
-        "created_at": pa.array(created, pa.timestamp("s")),
-        "first_response_at": ts(frt_s, ~no_reply),
-        "resolved_at": ts(resolved_s, ~open_),
-        "channel": pa.array(channel, pa.string()),
-        "category": pa.array(category, pa.string()),
-        "team": pa.array(team, pa.string()),
-        "agent": pa.array(agent, pa.string()),
-        "priority": pa.array(priority, pa.string()),
-        "region": pa.array(region, pa.string()),
-        "product": pa.array(product, pa.string()),
-        "reopens": pa.array(np.where(open_, np.minimum(reopens, 1), reopens), pa.int64()),
-        "agent_replies": pa.array(agent_replies, pa.int64()),
-        "reassignments": pa.array(reassignments, pa.int64()),
-        "csat": pa.array(csat_val, pa.int64(), mask=~rated),
-        "complaint": pa.array(complaint, pa.bool_()),
-        "sla_breached": pa.array(breached | open_, pa.bool_(), mask=~sla_known),
-        "handle_minutes": pa.array(np.round(handle, 1), pa.float64(), mask=~handle_known),
-    })
+    return pa.table(
+        {
+            "ticket_id": pa.array(ids, pa.string()),
+            "created_at": pa.array(created, pa.timestamp("s")),
+            "first_response_at": ts(frt_s, ~no_reply),
+            "resolved_at": ts(resolved_s, ~open_),
+            "channel": pa.array(channel, pa.string()),
+            "category": pa.array(category, pa.string()),
+            "team": pa.array(team, pa.string()),
+            "agent": pa.array(agent, pa.string()),
+            "priority": pa.array(priority, pa.string()),
+            "region": pa.array(region, pa.string()),
+            "product": pa.array(product, pa.string()),
+            "reopens": pa.array(np.where(open_, np.minimum(reopens, 1), reopens), pa.int64()),
+            "agent_replies": pa.array(agent_replies, pa.int64()),
+            "reassignments": pa.array(reassignments, pa.int64()),
+            "csat": pa.array(csat_val, pa.int64(), mask=~rated),
+            "complaint": pa.array(complaint, pa.bool_()),
+            "sla_breached": pa.array(breached | open_, pa.bool_(), mask=~sla_known),
+            "handle_minutes": pa.array(np.round(handle, 1), pa.float64(), mask=~handle_known),
+        }
+    )
 
 
 def generate_surveys(tickets: pa.Table, seed: int = SEED) -> pa.Table:
@@ -255,8 +326,11 @@ def generate_surveys(tickets: pa.Table, seed: int = SEED) -> pa.Table:
     created = tickets.column("created_at").to_numpy(zero_copy_only=False)
     is_resolved = ~np.isnat(resolved)
     idx = np.flatnonzero(is_resolved & (rng.random(len(resolved)) < 0.09))
-    answered = resolved[idx] + np.timedelta64(1, "D") + \
-        (rng.random(idx.size) * 86400).astype("timedelta64[s]")
+    answered = (
+        resolved[idx]
+        + np.timedelta64(1, "D")
+        + (rng.random(idx.size) * 86400).astype("timedelta64[s]")
+    )
     keep = answered < np.datetime64(END.isoformat())
     idx, answered = idx[keep], answered[keep]
     frt = tickets.column("first_response_at").to_numpy(zero_copy_only=False)[idx]
@@ -265,8 +339,13 @@ def generate_surveys(tickets: pa.Table, seed: int = SEED) -> pa.Table:
     replies = tickets.column("agent_replies").to_numpy()[idx]
     category = np.array(tickets.column("category").to_pylist(), dtype=object)[idx]
     team = np.array(tickets.column("team").to_pylist(), dtype=object)[idx]
-    latent = (4.4 - 0.6 * (reopens > 0) - 0.45 * (np.nan_to_num(wait_min, nan=600) > 180)
-              - 0.3 * (replies > 2) + rng.normal(0, 0.7, idx.size))
+    latent = (
+        4.4
+        - 0.6 * (reopens > 0)
+        - 0.45 * (np.nan_to_num(wait_min, nan=600) > 180)
+        - 0.3 * (replies > 2)
+        + rng.normal(0, 0.7, idx.size)
+    )
     csat = np.clip(np.rint(latent), 1, 5).astype(np.int64)
     nps = np.clip(np.rint(latent * 2.1 + rng.normal(0, 1.3, idx.size)), 0, 10).astype(np.int64)
     theme = np.full(idx.size, "good", dtype=object)
@@ -284,16 +363,18 @@ def generate_surveys(tickets: pa.Table, seed: int = SEED) -> pa.Table:
             continue
         options = COMMENTS[str(th)][1 if en else 0]
         comments.append(options[int(rng.integers(0, len(options)))])
-    return pa.table({
-        "survey_id": pa.array([f"S{i:07d}" for i in range(1, idx.size + 1)], pa.string()),
-        "answered_at": pa.array(answered.astype("datetime64[s]"), pa.timestamp("s")),
-        "ticket_id": tickets.column("ticket_id").take(pa.array(idx)),
-        "csat": pa.array(csat, pa.int64()),
-        "nps": pa.array(nps, pa.int64()),
-        "comment": pa.array(comments, pa.string()),
-        "region": tickets.column("region").take(pa.array(idx)),
-        "channel": tickets.column("channel").take(pa.array(idx)),
-    })
+    return pa.table(
+        {
+            "survey_id": pa.array([f"S{i:07d}" for i in range(1, idx.size + 1)], pa.string()),
+            "answered_at": pa.array(answered.astype("datetime64[s]"), pa.timestamp("s")),
+            "ticket_id": tickets.column("ticket_id").take(pa.array(idx)),
+            "csat": pa.array(csat, pa.int64()),
+            "nps": pa.array(nps, pa.int64()),
+            "comment": pa.array(comments, pa.string()),
+            "region": tickets.column("region").take(pa.array(idx)),
+            "channel": tickets.column("channel").take(pa.array(idx)),
+        }
+    )
 
 
 # The one delay planted in the progress reports: the vendor of the web-form and assistant
@@ -318,7 +399,8 @@ def generate_progress(
         for task in strategy.tasks:
             s = scheduled[task.key]
             if task.key.endswith(DELAYED_TASK_SUFFIX) or any(
-                    d.endswith(DELAYED_TASK_SUFFIX) for d in task.depends_on):
+                d.endswith(DELAYED_TASK_SUFFIX) for d in task.depends_on
+            ):
                 slip = DELAY_DAYS
             start = calendar.add_working_days(s.start, slip)
             end = calendar.add_working_days(s.end, slip)
@@ -335,9 +417,15 @@ def generate_progress(
                         pct, status, note = STALLED_AT, "blocked", "新绩效方案待人力资源部审批"
                     if slip and task.key.endswith(DELAYED_TASK_SUFFIX) and pct < 100:
                         note = "供应商延期交付，系统测试顺延两周"
-                    rows.append({"task_id": f"{strategy.key}/{task.key}",
-                                 "as_of": week.isoformat(), "percent_complete": pct,
-                                 "status": status, "note": note})
+                    rows.append(
+                        {
+                            "task_id": f"{strategy.key}/{task.key}",
+                            "as_of": week.isoformat(),
+                            "percent_complete": pct,
+                            "status": status,
+                            "note": note,
+                        }
+                    )
                     if pct >= 100:
                         break
                 week += timedelta(days=7)
@@ -345,19 +433,27 @@ def generate_progress(
 
 
 def write_sample_data(
-    out_dir: Path, *, playbook: Playbook, plan_start: date, calendar: WorkCalendar,
+    out_dir: Path,
+    *,
+    playbook: Playbook,
+    plan_start: date,
+    calendar: WorkCalendar,
     seed: int = SEED,
 ) -> SampleFiles:
     """Write tickets.parquet, surveys.csv (UTF-8) and progress.xlsx into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tickets = generate_tickets(seed)
     surveys = generate_surveys(tickets, seed)
-    tickets_path, surveys_path, progress_path = (out_dir / "tickets.parquet",
-                                                 out_dir / "surveys.csv", out_dir / "progress.xlsx")
+    tickets_path, surveys_path, progress_path = (
+        out_dir / "tickets.parquet",
+        out_dir / "surveys.csv",
+        out_dir / "progress.xlsx",
+    )
     _replace(tickets_path, lambda tmp: pq.write_table(tickets, tmp, compression="zstd"))
     _replace(surveys_path, lambda tmp: pacsv.write_csv(surveys, tmp))
-    rows = generate_progress(playbook, plan_start=plan_start, calendar=calendar,
-                             until=END - timedelta(days=1))
+    rows = generate_progress(
+        playbook, plan_start=plan_start, calendar=calendar, until=END - timedelta(days=1)
+    )
     book = Workbook()
     ws = book.active
     assert ws is not None
@@ -367,8 +463,9 @@ def write_sample_data(
     for row in rows:
         ws.append([row[c] for c in columns])
     _replace(progress_path, lambda tmp: book.save(tmp))
-    return SampleFiles(tickets_path, surveys_path, progress_path, tickets.num_rows,
-                       surveys.num_rows)
+    return SampleFiles(
+        tickets_path, surveys_path, progress_path, tickets.num_rows, surveys.num_rows
+    )
 
 
 def _replace(path: Path, write: object) -> None:

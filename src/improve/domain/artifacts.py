@@ -121,8 +121,9 @@ class SmartCheck(Model):
     @property
     def passed(self) -> bool:
         """Every letter holds."""
-        return all((self.specific, self.measurable, self.achievable, self.relevant,
-                    self.time_bound))
+        return all(
+            (self.specific, self.measurable, self.achievable, self.relevant, self.time_bound)
+        )
 
 
 class Target(Model):
@@ -147,11 +148,16 @@ class Target(Model):
 
     @model_validator(mode="after")
     def _direction(self) -> Target:
-        better = self.target < self.baseline if self.direction == Direction.LOWER \
+        better = (
+            self.target < self.baseline
+            if self.direction == Direction.LOWER
             else self.target > self.baseline
+        )
         if not better:
-            raise ValueError(f"target {self.id}: {self.target} is not better than baseline "
-                             f"{self.baseline} for a {self.direction.value}-is-better KPI")
+            raise ValueError(
+                f"target {self.id}: {self.target} is not better than baseline "
+                f"{self.baseline} for a {self.direction.value}-is-better KPI"
+            )
         return self
 
 
@@ -218,8 +224,9 @@ class ImplementationPlan(Artifact):
         for task in self.tasks:
             letters = [e.letter for e in self.raci if e.task_id == task.id]
             if letters.count("A") != 1 or "R" not in letters:
-                raise ValueError(f"task {task.id}: RACI needs exactly one A and at least one R, "
-                                 f"has {letters}")
+                raise ValueError(
+                    f"task {task.id}: RACI needs exactly one A and at least one R, has {letters}"
+                )
         return self
 
 
@@ -356,7 +363,11 @@ class OptimisationReport(Artifact):
 
 
 AnyArtifact = (
-    DiagnosisReport | TargetList | ImplementationPlan | ExecutionReport | EvaluationReport
+    DiagnosisReport
+    | TargetList
+    | ImplementationPlan
+    | ExecutionReport
+    | EvaluationReport
     | OptimisationReport
 )
 
@@ -373,8 +384,9 @@ ARTIFACT_TITLES: dict[Stage, Text] = {
     Stage.DIAGNOSE: Text(zh="服务问题诊断报告", en="Service problem diagnosis report"),
     Stage.TARGET: Text(zh="服务提升目标清单", en="Service improvement target list"),
     Stage.DESIGN: Text(zh="服务提升实施方案", en="Service improvement implementation plan"),
-    Stage.EXECUTE: Text(zh="执行进度跟踪表与试点效果评估报告",
-                        en="Progress tracking and pilot evaluation report"),
+    Stage.EXECUTE: Text(
+        zh="执行进度跟踪表与试点效果评估报告", en="Progress tracking and pilot evaluation report"
+    ),
     Stage.EVALUATE: Text(zh="效果评估报告", en="Effect evaluation report"),
     Stage.OPTIMISE: Text(zh="持续优化报告", en="Continuous optimisation report"),
 }

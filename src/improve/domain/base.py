@@ -38,7 +38,7 @@ class Stage(StrEnum):
     OPTIMISE = "optimise"
 
     @property
-    def index(self) -> int:
+    def order(self) -> int:
         """Position of the stage in the cycle, from 0."""
         return list(Stage).index(self)
 

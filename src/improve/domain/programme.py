@@ -159,8 +159,9 @@ class Pilot(Model):
     def _scope_columns(cls, scope: dict[str, str]) -> dict[str, str]:
         bad = sorted(set(scope) - {"region", "product", "channel", "team", "category"})
         if bad:
-            raise ValueError(f"pilot scope columns {bad} unknown; use region, product, channel, "
-                             "team or category")
+            raise ValueError(
+                f"pilot scope columns {bad} unknown; use region, product, channel, team or category"
+            )
         return scope
 
 
@@ -252,8 +253,9 @@ class Strategy(Model):
         for t in self.tasks:
             missing = set(t.depends_on) - set(keys)
             if missing:
-                raise ValueError(f"strategy {self.key}, task {t.key}: unknown dependencies "
-                                 f"{sorted(missing)}")
+                raise ValueError(
+                    f"strategy {self.key}, task {t.key}: unknown dependencies {sorted(missing)}"
+                )
         return self
 
 

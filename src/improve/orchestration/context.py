@@ -33,8 +33,14 @@ class RunContext:
     rules: RootCauseRules
 
     @classmethod
-    def load(cls, config_path: str | Path, *, data_root: str | Path | None = None,
-             locale: Locale | None = None, settings: Settings | None = None) -> RunContext:
+    def load(
+        cls,
+        config_path: str | Path,
+        *,
+        data_root: str | Path | None = None,
+        locale: Locale | None = None,
+        settings: Settings | None = None,
+    ) -> RunContext:
         """Load and validate the programme, its playbook and rules."""
         path = Path(config_path).resolve()
         programme = load_programme(path)

@@ -65,17 +65,20 @@ def read_inputs(ctx: RunContext, stage: Stage) -> Inputs:
     key, cycle = ctx.programme.key, ctx.programme.cycle.key
     with ctx.transaction() as session:
         for needed in INPUTS[stage]:
-            stored = repo.latest_artifact(session=session, programme_key=key, cycle_key=cycle,
-                                          stage=needed)
+            stored = repo.latest_artifact(
+                session=session, programme_key=key, cycle_key=cycle, stage=needed
+            )
             if stored is None:
                 raise StageError(
                     f"{stage.value} needs the {needed.value} artifact of {key}/{cycle}, which "
-                    f"does not exist; run `improve run {ctx.config_path} --stage {needed.value}`")
+                    f"does not exist; run `improve run {ctx.config_path} --stage {needed.value}`"
+                )
             if stored.status != "approved":
                 raise StageError(
                     f"{stage.value} needs {stored.ref.artifact_id} v{stored.ref.version} "
                     f"approved (it is {stored.status}); run `improve approve "
-                    f"{stored.ref.artifact_id} --as NAME`")
+                    f"{stored.ref.artifact_id} --as NAME`"
+                )
             out[needed] = stored
     return out
 
@@ -115,41 +118,69 @@ def read_facts(ctx: RunContext, stage: Stage, inputs: Inputs) -> Any:
             start, end = baseline_window(ctx)
             facts = window_facts(con, start=start, end=end)
             if facts.tickets == 0:
-                raise StageError(f"no tickets created between {start} and {end}; check the "
-                                 "cycle's diagnosis_date and the ticket export")
+                raise StageError(
+                    f"no tickets created between {start} and {end}; check the "
+                    "cycle's diagnosis_date and the ticket export"
+                )
             return facts
         if stage == Stage.EXECUTE:
             return _execution_facts(ctx, con)
         execution = inputs[Stage.EXECUTE].artifact
         assert isinstance(execution, ExecutionReport)
         after_end = execution.as_of + timedelta(days=1)
-        after_start = add_months(after_end - timedelta(days=1),
-                                 1 - ctx.programme.cycle.evaluation_months)
+        after_start = add_months(
+            after_end - timedelta(days=1), 1 - ctx.programme.cycle.evaluation_months
+        )
         before_start, before_end = baseline_window(ctx)
-        return evaluation_facts(con, before_start=before_start, before_end=before_end,
-                                after_start=after_start, after_end=after_end)
+        return evaluation_facts(
+            con,
+            before_start=before_start,
+            before_end=before_end,
+            after_start=after_start,
+            after_end=after_end,
+        )
     finally:
         con.close()
 
 
 def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> ExecutionFacts:
     key, cycle = ctx.programme.key, ctx.programme.cycle
-    rows = [ProgressRow(task_id=r.task_id, as_of=r.as_of, percent_complete=r.percent_complete,
-                        status=r.status or "", note=r.note) for r in load_progress_reports(con)]
+    rows = [
+        ProgressRow(
+            task_id=r.task_id,
+            as_of=r.as_of,
+            percent_complete=r.percent_complete,
+            status=r.status or "",
+            note=r.note,
+        )
+        for r in load_progress_reports(con)
+    ]
     with ctx.transaction() as session:
         if rows:
-            repo.save_progress_updates(session=session, programme_key=key, cycle_key=cycle.key,
-                                       rows=rows)
+            repo.save_progress_updates(
+                session=session, programme_key=key, cycle_key=cycle.key, rows=rows
+            )
         stored = repo.load_progress(session=session, programme_key=key, cycle_key=cycle.key)
     as_of = min(cycle.deadline, _last_day(con))
     pilot = ctx.programme.pilot
     return execution_facts(
-        con, plan_start=cycle.plan_start, as_of=as_of,
-        progress=[ProgressReport(task_id=r.task_id, as_of=r.as_of,
-                                 percent_complete=r.percent_complete, status=r.status or None,
-                                 note=r.note) for r in stored],
-        pilot_kpi=pilot.kpi if pilot else None, pilot_scope=pilot.scope if pilot else None,
-        pilot_start=pilot.start if pilot else None, pilot_end=pilot.end if pilot else None,
+        con,
+        plan_start=cycle.plan_start,
+        as_of=as_of,
+        progress=[
+            ProgressReport(
+                task_id=r.task_id,
+                as_of=r.as_of,
+                percent_complete=r.percent_complete,
+                status=r.status or None,
+                note=r.note,
+            )
+            for r in stored
+        ],
+        pilot_kpi=pilot.kpi if pilot else None,
+        pilot_scope=pilot.scope if pilot else None,
+        pilot_start=pilot.start if pilot else None,
+        pilot_end=pilot.end if pilot else None,
     )
 
 
@@ -169,13 +200,20 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
     if stage == Stage.DESIGN:
         diagnosis = a[Stage.DIAGNOSE]
         assert isinstance(diagnosis, DiagnosisReport)
-        return design_plan(targets, diagnosis, sources=refs, programme=p,
-                           playbook=ctx.playbook, calendar=ctx.calendar)
+        return design_plan(
+            targets,
+            diagnosis,
+            sources=refs,
+            programme=p,
+            playbook=ctx.playbook,
+            calendar=ctx.calendar,
+        )
     if stage == Stage.EXECUTE:
         plan = a[Stage.DESIGN]
         assert isinstance(plan, ImplementationPlan) and isinstance(facts, ExecutionFacts)
-        return track_execution(plan, targets, facts, sources=refs, programme=p,
-                               calendar=ctx.calendar)
+        return track_execution(
+            plan, targets, facts, sources=refs, programme=p, calendar=ctx.calendar
+        )
     execution = a[Stage.EXECUTE]
     assert isinstance(execution, ExecutionReport)
     if stage == Stage.EVALUATE:
@@ -184,48 +222,77 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
     evaluation, plan, diagnosis = a[Stage.EVALUATE], a[Stage.DESIGN], a[Stage.DIAGNOSE]
     assert isinstance(evaluation, EvaluationReport) and isinstance(plan, ImplementationPlan)
     assert isinstance(diagnosis, DiagnosisReport)
-    return optimise_cycle(evaluation, execution, plan, targets, diagnosis, sources=refs,
-                          programme=p, playbook=ctx.playbook)
+    return optimise_cycle(
+        evaluation,
+        execution,
+        plan,
+        targets,
+        diagnosis,
+        sources=refs,
+        programme=p,
+        playbook=ctx.playbook,
+    )
 
 
-def store(ctx: RunContext, artifact: Artifact, facts: Any, *, actor: str) -> tuple[StoredArtifact,
-                                                                                    bool]:
+def store(
+    ctx: RunContext, artifact: Artifact, facts: Any, *, actor: str
+) -> tuple[StoredArtifact, bool]:
     """Save the artifact (a rerun on the same inputs adds no version), with the plan's tasks
     and the KPI snapshots it was computed from."""
     key, cycle = ctx.programme.key, ctx.programme.cycle.key
     with ctx.transaction() as session:
         repo.save_programme(session=session, programme=ctx.programme)
         repo.ensure_cycle(session=session, programme_key=key, cycle_key=cycle)
-        stored, created = repo.save_artifact(session=session, programme_key=key, cycle_key=cycle,
-                                             artifact=artifact, actor=actor)
+        stored, created = repo.save_artifact(
+            session=session, programme_key=key, cycle_key=cycle, artifact=artifact, actor=actor
+        )
         if isinstance(artifact, ImplementationPlan):
             repo.save_plan_tasks(session=session, ref=stored.ref, plan=artifact)
         if isinstance(facts, WindowFacts | ExecutionFacts):
             repo.save_kpi_snapshots(
-                session=session, programme_key=key, cycle_key=cycle, grain="month", scope="all",
-                rows=[(m.period, name, value) for m in facts.monthly
-                      for name, value in m.values.items()])
+                session=session,
+                programme_key=key,
+                cycle_key=cycle,
+                grain="month",
+                scope="all",
+                rows=[
+                    (m.period, name, value)
+                    for m in facts.monthly
+                    for name, value in m.values.items()
+                ],
+            )
     return stored, created
 
 
 def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArtifact:
     """Record one approval of the artifact version (the stage gate)."""
     with ctx.transaction() as session:
-        return repo.approve(session=session, artifact_id=stored.ref.artifact_id,
-                            version=stored.ref.version, approver=approver,
-                            approvers=ctx.programme.approvers.everyone)
+        return repo.approve(
+            session=session,
+            artifact_id=stored.ref.artifact_id,
+            version=stored.ref.version,
+            approver=approver,
+            approvers=ctx.programme.approvers.everyone,
+        )
 
 
 def publish(ctx: RunContext) -> Path:
     """Write every stage's workbook and page for the cycle, and the index; its path."""
     key, cycle = ctx.programme.key, ctx.programme.cycle.key
     with ctx.transaction() as session:
-        latest = {s: repo.latest_artifact(session=session, programme_key=key, cycle_key=cycle,
-                                          stage=s) for s in Stage}
+        latest = {
+            s: repo.latest_artifact(session=session, programme_key=key, cycle_key=cycle, stage=s)
+            for s in Stage
+        }
     present = {s: (v.ref, v.artifact) for s, v in latest.items() if v is not None}
-    paths = write_cycle_reports(ctx.reports_dir, programme=ctx.programme, cycle_key=cycle,
-                                artifacts=present, locale=ctx.locale,
-                                statuses={s: v.status for s, v in latest.items() if v})
+    paths = write_cycle_reports(
+        ctx.reports_dir,
+        programme=ctx.programme,
+        cycle_key=cycle,
+        artifacts=present,
+        locale=ctx.locale,
+        statuses={s: v.status for s, v in latest.items() if v},
+    )
     return paths.index
 
 

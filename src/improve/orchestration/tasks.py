@@ -36,8 +36,9 @@ def compute(ctx: RunContext, stage: Stage, inputs: pipeline.Inputs, facts: Any) 
 
 
 @task(name="store-artifact", **_io)
-def store(ctx: RunContext, artifact: Artifact, facts: Any, actor: str) -> tuple[StoredArtifact,
-                                                                                 bool]:
+def store(
+    ctx: RunContext, artifact: Artifact, facts: Any, actor: str
+) -> tuple[StoredArtifact, bool]:
     """Save the artifact version, idempotently."""
     return pipeline.store(ctx, artifact, facts, actor=actor)
 

@@ -22,11 +22,19 @@ def task_id(strategy: Strategy, task_key: str) -> str:
     return f"{strategy.key}/{task_key}"
 
 
-def _raci(strategy: Strategy, task_role: str, consulted: tuple[str, ...], accountable: str,
-          programme: Programme, tid: str) -> list[RaciEntry]:
+def _raci(
+    strategy: Strategy,
+    task_role: str,
+    consulted: tuple[str, ...],
+    accountable: str,
+    programme: Programme,
+    tid: str,
+) -> list[RaciEntry]:
     responsible = programme.department_of_role(task_role).key
-    entries = [RaciEntry(task_id=tid, department=accountable, letter="A"),
-               RaciEntry(task_id=tid, department=responsible, letter="R")]
+    entries = [
+        RaciEntry(task_id=tid, department=accountable, letter="A"),
+        RaciEntry(task_id=tid, department=responsible, letter="R"),
+    ]
     involved = {accountable, responsible}
     for role in consulted:
         dept = programme.department_of_role(role).key
@@ -34,8 +42,11 @@ def _raci(strategy: Strategy, task_role: str, consulted: tuple[str, ...], accoun
             entries.append(RaciEntry(task_id=tid, department=dept, letter="C"))
             involved.add(dept)
     letter: RaciLetter = "I"
-    entries.extend(RaciEntry(task_id=tid, department=d.key, letter=letter)
-                   for d in programme.departments if d.key not in involved)
+    entries.extend(
+        RaciEntry(task_id=tid, department=d.key, letter=letter)
+        for d in programme.departments
+        if d.key not in involved
+    )
     return entries
 
 
@@ -57,8 +68,10 @@ def design_plan(
         for pid in target.problem_ids:
             problem = problems.get(pid)
             if problem is None:
-                raise StageError(f"target {target.id} names problem {pid}, which diagnosis "
-                                 f"{diagnosis.cycle} does not have; re-run the target stage")
+                raise StageError(
+                    f"target {target.id} names problem {pid}, which diagnosis "
+                    f"{diagnosis.cycle} does not have; re-run the target stage"
+                )
             pids, tids = chosen.setdefault(problem.strategy, ([], []))
             pids.append(pid)
             if target.id not in tids:
@@ -69,14 +82,26 @@ def design_plan(
     owner_of_target = {t.id: t.owner_department for t in targets.targets}
     for key, (pids, tids) in chosen.items():
         strategy = playbook.strategy(key)
-        strategies.append(StrategyChoice(
-            key=key, category=strategy.category, name=strategy.name,
-            description=strategy.description, problem_ids=tuple(pids), target_ids=tuple(tids)))
+        strategies.append(
+            StrategyChoice(
+                key=key,
+                category=strategy.category,
+                name=strategy.name,
+                description=strategy.description,
+                problem_ids=tuple(pids),
+                target_ids=tuple(tids),
+            )
+        )
         accountable[key] = owner_of_target[tids[0]]
         activities.extend(
-            Activity(task_id(strategy, t.key), t.duration_days,
-                     tuple(task_id(strategy, d) for d in t.depends_on), t.lag_days)
-            for t in strategy.tasks)
+            Activity(
+                task_id(strategy, t.key),
+                t.duration_days,
+                tuple(task_id(strategy, d) for d in t.depends_on),
+                t.lag_days,
+            )
+            for t in strategy.tasks
+        )
     timing = schedule(activities, start=programme.cycle.plan_start, calendar=calendar)
     tasks: list[PlanTask] = []
     raci: list[RaciEntry] = []
@@ -85,25 +110,42 @@ def design_plan(
         for t in strategy.tasks:
             tid = task_id(strategy, t.key)
             s = timing[tid]
-            tasks.append(PlanTask(
-                id=tid, strategy=strategy.key, name=t.name, role=t.role,
-                department=programme.department_of_role(t.role).key, start=s.start, end=s.end,
-                working_days=s.working_days,
-                depends_on=tuple(task_id(strategy, d) for d in t.depends_on),
-                resources=t.resources, acceptance=t.acceptance, critical=s.critical,
-                slack_days=s.slack))
-            raci.extend(_raci(strategy, t.role, t.consulted, accountable[strategy.key],
-                              programme, tid))
+            tasks.append(
+                PlanTask(
+                    id=tid,
+                    strategy=strategy.key,
+                    name=t.name,
+                    role=t.role,
+                    department=programme.department_of_role(t.role).key,
+                    start=s.start,
+                    end=s.end,
+                    working_days=s.working_days,
+                    depends_on=tuple(task_id(strategy, d) for d in t.depends_on),
+                    resources=t.resources,
+                    acceptance=t.acceptance,
+                    critical=s.critical,
+                    slack_days=s.slack,
+                )
+            )
+            raci.extend(
+                _raci(strategy, t.role, t.consulted, accountable[strategy.key], programme, tid)
+            )
     start = min(t.start for t in tasks)
     end = max(t.end for t in tasks)
     if end > programme.cycle.deadline:
         raise StageError(
             f"plan for {programme.key}/{programme.cycle.key} ends {end}, after the deadline "
-            f"{programme.cycle.deadline}; move the deadline or shorten the playbook tasks")
-    days_off = tuple(sorted(d for d in calendar.days_off if start <= d <= end
-                            and d.weekday() < 5))
+            f"{programme.cycle.deadline}; move the deadline or shorten the playbook tasks"
+        )
+    days_off = tuple(sorted(d for d in calendar.days_off if start <= d <= end and d.weekday() < 5))
     return ImplementationPlan(
-        programme=programme.key, cycle=programme.cycle.key, derived_from=sources,
-        start=start, end=end, strategies=tuple(strategies), tasks=tuple(tasks),
-        raci=tuple(raci), days_off=days_off,
+        programme=programme.key,
+        cycle=programme.cycle.key,
+        derived_from=sources,
+        start=start,
+        end=end,
+        strategies=tuple(strategies),
+        tasks=tuple(tasks),
+        raci=tuple(raci),
+        days_off=days_off,
     )

@@ -42,8 +42,11 @@ def _worse_by(kpi_name: str, value: float, reference: float) -> float:
 
 def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> KpiBaseline:
     """One KPI's baseline against benchmark and trend."""
-    value, early, late = facts.kpis.get(kpi_name), facts.early.get(kpi_name), \
-        facts.late.get(kpi_name)
+    value, early, late = (
+        facts.kpis.get(kpi_name),
+        facts.early.get(kpi_name),
+        facts.late.get(kpi_name),
+    )
     bench = programme.benchmark(kpi_name)
     gap = None
     if bench is not None and value is not None and KPIS[kpi_name].direction is not None:
@@ -52,11 +55,17 @@ def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> Kpi
     if early and late is not None and KPIS[kpi_name].direction is not None:
         deteriorated = _worse_by(kpi_name, late, early) / abs(early) >= DETERIORATION
     return KpiBaseline(
-        kpi=kpi_name, value=value,
-        benchmark=bench.value if bench else None, benchmark_source=bench.source if bench else None,
-        gap=gap, early=early, late=late, deteriorated=deteriorated,
-        monthly=tuple(PeriodValue(period=m.period, value=m.values.get(kpi_name))
-                      for m in facts.monthly),
+        kpi=kpi_name,
+        value=value,
+        benchmark=bench.value if bench else None,
+        benchmark_source=bench.source if bench else None,
+        gap=gap,
+        early=early,
+        late=late,
+        deteriorated=deteriorated,
+        monthly=tuple(
+            PeriodValue(period=m.period, value=m.values.get(kpi_name)) for m in facts.monthly
+        ),
     )
 
 
@@ -89,21 +98,33 @@ def decompose(kpi_name: str, row: KpiBaseline, facts: WindowFacts) -> tuple[Segm
         stat = seg.measures.get(kpi_name)
         if stat is None or stat.mean is None or stat.n == 0:
             continue
-        segments.append(Segment(
-            dimension=seg.dimension, value=seg.value, tickets=seg.tickets,
-            share=min(1.0, seg.tickets / facts.tickets) if facts.tickets else 0.0,
-            kpi_value=seg.kpis.get(kpi_name), weight=stat.n,
-            contribution=stat.n * _worse_by(kpi_name, stat.mean, ref) / total_gap,
-        ))
+        segments.append(
+            Segment(
+                dimension=seg.dimension,
+                value=seg.value,
+                tickets=seg.tickets,
+                share=min(1.0, seg.tickets / facts.tickets) if facts.tickets else 0.0,
+                kpi_value=seg.kpis.get(kpi_name),
+                weight=stat.n,
+                contribution=stat.n * _worse_by(kpi_name, stat.mean, ref) / total_gap,
+            )
+        )
     segments.sort(key=lambda s: (-s.contribution, s.dimension, s.value))
     return tuple(segments)
 
 
-def _signal(rule: EvidenceRule, kpi_name: str, segments: Sequence[Segment], facts: WindowFacts,
-            ) -> list[tuple[str, float, float, float, Sequence[Segment]]]:
+def _signal(
+    rule: EvidenceRule,
+    kpi_name: str,
+    segments: Sequence[Segment],
+    facts: WindowFacts,
+) -> list[tuple[str, float, float, float, Sequence[Segment]]]:
     """Evaluate one rule: (segment label, segment value, overall value, strength, members)."""
-    mine = [s for s in segments if s.dimension == rule.dimension and s.contribution > 0
-            and s.tickets >= MIN_SEGMENT_TICKETS]
+    mine = [
+        s
+        for s in segments
+        if s.dimension == rule.dimension and s.contribution > 0 and s.tickets >= MIN_SEGMENT_TICKETS
+    ]
     seg_facts = {(s.dimension, s.value): s for s in facts.segments}
     found: list[tuple[str, float, float, float, Sequence[Segment]]] = []
     if rule.signal == "concentration":
@@ -111,23 +132,47 @@ def _signal(rule: EvidenceRule, kpi_name: str, segments: Sequence[Segment], fact
         explained = sum(s.contribution for s in outliers)
         share = sum(s.share for s in outliers)
         if outliers and share > 0:
-            found.append(("、".join(s.value for s in outliers), explained, share,
-                          explained / share, outliers))
+            found.append(
+                (
+                    "、".join(s.value for s in outliers),
+                    explained,
+                    share,
+                    explained / share,
+                    outliers,
+                )
+            )
         return found
     for seg in mine[:3]:
         f: SegmentFacts = seg_facts[(seg.dimension, seg.value)]
         if rule.signal == "rework" and f.rework_rate is not None and facts.rework_rate:
-            found.append((seg.value, f.rework_rate, facts.rework_rate,
-                          f.rework_rate / facts.rework_rate, (seg,)))
+            found.append(
+                (
+                    seg.value,
+                    f.rework_rate,
+                    facts.rework_rate,
+                    f.rework_rate / facts.rework_rate,
+                    (seg,),
+                )
+            )
         elif rule.signal == "extra_contacts" and f.replies_mean is not None and facts.replies_mean:
-            found.append((seg.value, f.replies_mean, facts.replies_mean,
-                          f.replies_mean / facts.replies_mean, (seg,)))
+            found.append(
+                (
+                    seg.value,
+                    f.replies_mean,
+                    facts.replies_mean,
+                    f.replies_mean / facts.replies_mean,
+                    (seg,),
+                )
+            )
         elif rule.signal == "load":
             load = next((t for t in facts.team_load if t.team == seg.value), None)
             series = load.measures.get(kpi_name) if load else None
             if load and series:
-                pairs = [(x, y) for x, y in zip(load.tickets_per_agent, series, strict=True)
-                         if x is not None and y is not None]
+                pairs = [
+                    (x, y)
+                    for x, y in zip(load.tickets_per_agent, series, strict=True)
+                    if x is not None and y is not None
+                ]
                 if len(pairs) >= 4:
                     xs, ys = zip(*pairs, strict=True)
                     try:
@@ -150,8 +195,14 @@ def _outliers(kpi_name: str, segments: Sequence[Segment], facts: WindowFacts) ->
         own = seg_facts[(seg.dimension, seg.value)]
         team = teams.get(own.parent or "")
         mine, ref = own.measures.get(kpi_name), team.measures.get(kpi_name) if team else None
-        if not mine or not ref or mine.mean is None or ref.mean is None or not ref.var \
-                or mine.n < MIN_SEGMENT_TICKETS:
+        if (
+            not mine
+            or not ref
+            or mine.mean is None
+            or ref.mean is None
+            or not ref.var
+            or mine.n < MIN_SEGMENT_TICKETS
+        ):
             continue
         z = _worse_by(kpi_name, mine.mean, ref.mean) / math.sqrt(ref.var / mine.n)
         if z >= OUTLIER_Z:
@@ -159,21 +210,29 @@ def _outliers(kpi_name: str, segments: Sequence[Segment], facts: WindowFacts) ->
     return sorted(out[:TOP_SEGMENTS], key=lambda s: s.value)
 
 
-def _evidence_text(rule: EvidenceRule, kpi_name: str, label: str, value: float,
-                   overall: float) -> Text:
+def _evidence_text(
+    rule: EvidenceRule, kpi_name: str, label: str, value: float, overall: float
+) -> Text:
     k = KPIS[kpi_name].label
     if rule.signal == "concentration":
-        return Text(zh=f"{k.zh}差距的 {value:.0%} 集中在 {label}（仅占工单 {overall:.0%}）",
-                    en=f"{value:.0%} of the {k.en} gap sits with {label} "
-                       f"({overall:.0%} of tickets)")
+        return Text(
+            zh=f"{k.zh}差距的 {value:.0%} 集中在 {label}（仅占工单 {overall:.0%}）",
+            en=f"{value:.0%} of the {k.en} gap sits with {label} ({overall:.0%} of tickets)",
+        )
     if rule.signal == "rework":
-        return Text(zh=f"{label} 返工率 {value:.0%}，整体 {overall:.0%}",
-                    en=f"{label}: rework {value:.0%} against {overall:.0%} overall")
+        return Text(
+            zh=f"{label} 返工率 {value:.0%}，整体 {overall:.0%}",
+            en=f"{label}: rework {value:.0%} against {overall:.0%} overall",
+        )
     if rule.signal == "extra_contacts":
-        return Text(zh=f"{label} 渠道平均客服回复 {value:.2f} 次，整体 {overall:.2f} 次",
-                    en=f"{label}: {value:.2f} agent replies per ticket against {overall:.2f}")
-    return Text(zh=f"{label} 人均负荷与{k.zh}的月度相关系数 {value:.2f}",
-                en=f"{label}: monthly load per agent and {k.en} correlate at {value:.2f}")
+        return Text(
+            zh=f"{label} 渠道平均客服回复 {value:.2f} 次，整体 {overall:.2f} 次",
+            en=f"{label}: {value:.2f} agent replies per ticket against {overall:.2f}",
+        )
+    return Text(
+        zh=f"{label} 人均负荷与{k.zh}的月度相关系数 {value:.2f}",
+        en=f"{label}: monthly load per agent and {k.en} correlate at {value:.2f}",
+    )
 
 
 def diagnose(
@@ -202,13 +261,23 @@ def diagnose(
                 if ratio < 1:
                     continue
                 evidence = Evidence(
-                    signal=rule.signal, metric=kpi_name, segment_value=round(value, 4),
-                    overall_value=round(overall, 4), strength=round(ratio, 3),
-                    text=_evidence_text(rule, kpi_name, label, value, overall))
+                    signal=rule.signal,
+                    metric=kpi_name,
+                    segment_value=round(value, 4),
+                    overall_value=round(overall, 4),
+                    strength=round(ratio, 3),
+                    text=_evidence_text(rule, kpi_name, label, value, overall),
+                )
                 key = (rule.category, rule.dimension, label)
-                found = candidates.setdefault(key, _Candidate(
-                    category=rule.category, dimension=rule.dimension, segment=label,
-                    tickets=sum(m.tickets for m in members)))
+                found = candidates.setdefault(
+                    key,
+                    _Candidate(
+                        category=rule.category,
+                        dimension=rule.dimension,
+                        segment=label,
+                        tickets=sum(m.tickets for m in members),
+                    ),
+                )
                 misses = (by_kpi[kpi_name].gap or 0.0) > 0
                 found.add(evidence, kpi_name, sum(m.contribution for m in members), misses)
 
@@ -218,14 +287,20 @@ def diagnose(
         s.impact = round(s.impact_raw / top_impact, 3)
         high_i, high_f = s.impact >= 0.5, s.feasibility >= 0.5
         s.quadrant = 1 if high_i and high_f else 2 if high_i else 3 if high_f else 4
-    scored.sort(key=lambda s: (s.quadrant, -s.impact * s.feasibility, s.candidate.kpi,
-                               s.candidate.segment))
+    scored.sort(
+        key=lambda s: (s.quadrant, -s.impact * s.feasibility, s.candidate.kpi, s.candidate.segment)
+    )
     problems = tuple(_problem(i + 1, s) for i, s in enumerate(scored))
     return DiagnosisReport(
-        programme=programme.key, cycle=programme.cycle.key,
-        window_start=facts.start, window_end=facts.end - timedelta(days=1),
-        tickets=facts.tickets, data_fingerprint=facts.fingerprint, baseline=baseline,
-        drivers=drivers, problems=problems,
+        programme=programme.key,
+        cycle=programme.cycle.key,
+        window_start=facts.start,
+        window_end=facts.end - timedelta(days=1),
+        tickets=facts.tickets,
+        data_fingerprint=facts.fingerprint,
+        baseline=baseline,
+        drivers=drivers,
+        problems=problems,
     )
 
 
@@ -253,15 +328,22 @@ class _Candidate:
     def score(self, row: KpiBaseline, total_tickets: int, playbook: Playbook) -> _Scored:
         """Impact (customers affected x severity), feasibility (playbook effort), confidence."""
         reference = _reference(row) or 0.0
-        severity = min(1.0, abs(_worse_by(self.kpi, row.value or 0.0, reference))
-                       / (abs(reference) or 1.0))
+        severity = min(
+            1.0, abs(_worse_by(self.kpi, row.value or 0.0, reference)) / (abs(reference) or 1.0)
+        )
         share = self.tickets / total_tickets if total_tickets else 0.0
         strength = max(e.strength for e in self.evidence)
-        confidence = min(1.0, 0.35 + 0.3 * min(strength - 1.0, 1.0)
-                         + 0.35 * min(max(self.contribution, 0.0) / 0.3, 1.0))
+        confidence = min(
+            1.0,
+            0.35
+            + 0.3 * min(strength - 1.0, 1.0)
+            + 0.35 * min(max(self.contribution, 0.0) / 0.3, 1.0),
+        )
         strategy = playbook.for_problem(self.category, self.kpi)
         return _Scored(
-            candidate=self, strategy=strategy.key, confidence=round(confidence, 3),
+            candidate=self,
+            strategy=strategy.key,
+            confidence=round(confidence, 3),
             impact_raw=math.sqrt(share * severity) * max(self.contribution, 0.05),
             feasibility=round((6 - strategy.effort) / 5, 3),
         )
@@ -282,10 +364,21 @@ def _problem(rank: int, s: _Scored) -> Problem:
     c = s.candidate
     label, cat = KPIS[c.kpi].label, _CATEGORY_LABEL[c.category]
     return Problem(
-        id=f"P{rank}", kpi=c.kpi, category=c.category, dimension=c.dimension,
-        segment=c.segment, evidence=tuple(c.evidence), confidence=s.confidence,
-        title=Text(zh=f"{label.zh}未达标：{c.segment}（{cat.zh}）",
-                   en=f"{label.en} off target: {c.segment} ({cat.en})"),
-        affected_tickets=c.tickets, impact=s.impact, feasibility=s.feasibility,
-        quadrant=s.quadrant, priority=rank, strategy=s.strategy,
+        id=f"P{rank}",
+        kpi=c.kpi,
+        category=c.category,
+        dimension=c.dimension,
+        segment=c.segment,
+        evidence=tuple(c.evidence),
+        confidence=s.confidence,
+        title=Text(
+            zh=f"{label.zh}未达标：{c.segment}（{cat.zh}）",
+            en=f"{label.en} off target: {c.segment} ({cat.en})",
+        ),
+        affected_tickets=c.tickets,
+        impact=s.impact,
+        feasibility=s.feasibility,
+        quadrant=s.quadrant,
+        priority=rank,
+        strategy=s.strategy,
     )

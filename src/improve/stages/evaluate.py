@@ -51,27 +51,38 @@ def evaluate_cycle(
     for t in targets.targets:
         actual = facts.after.get(t.kpi)
         raw = None if actual is None else achievement(t.baseline, t.target, actual)
-        results.append(TargetResult(
-            target_id=t.id, kpi=t.kpi, baseline=t.baseline, target=t.target, actual=actual,
-            achievement=None if raw is None else round(raw, 4),
-            achievement_display=None if raw is None else round(min(max(raw, 0.0), DISPLAY_CAP), 4),
-            met=raw is not None and raw >= 1.0))
+        results.append(
+            TargetResult(
+                target_id=t.id,
+                kpi=t.kpi,
+                baseline=t.baseline,
+                target=t.target,
+                actual=actual,
+                achievement=None if raw is None else round(raw, 4),
+                achievement_display=None
+                if raw is None
+                else round(min(max(raw, 0.0), DISPLAY_CAP), 4),
+                met=raw is not None and raw >= 1.0,
+            )
+        )
     customer = []
     for name in CUSTOMER_KPIS:
         before, after = facts.survey_before.get(name), facts.survey_after.get(name)
         improved = None
         if before is not None and after is not None:
             improved = after < before if KPIS[name].direction == Direction.LOWER else after > before
-        customer.append(CustomerVerification(kpi=name, before=before, after=after,
-                                             improved=improved))
+        customer.append(
+            CustomerVerification(kpi=name, before=before, after=after, improved=improved)
+        )
     done = [p for p in execution.progress if p.status == "done"]
     discipline = len(done) / len(execution.progress) if execution.progress else 0.0
     scored = [min(max(r.achievement, 0.0), 1.0) for r in results if r.achievement is not None]
     target_part = 100.0 * sum(scored) / len(scored) if scored else 0.0
     judged = [c for c in customer if c.improved is not None]
-    customer_part = 100.0 * sum(c.improved for c in judged) / len(judged) if judged else 0.0
-    score = round(WEIGHTS[0] * target_part + WEIGHTS[1] * customer_part
-                  + WEIGHTS[2] * 100.0 * discipline, 1)
+    customer_part = 100.0 * sum(bool(c.improved) for c in judged) / len(judged) if judged else 0.0
+    score = round(
+        WEIGHTS[0] * target_part + WEIGHTS[1] * customer_part + WEIGHTS[2] * 100.0 * discipline, 1
+    )
     met = sum(r.met for r in results)
     outcome: Outcome
     if results and met == len(results):
@@ -81,9 +92,17 @@ def evaluate_cycle(
     else:
         outcome = "unsuccessful"
     return EvaluationReport(
-        programme=programme.key, cycle=programme.cycle.key, derived_from=sources,
-        before_start=facts.before_start, before_end=facts.before_end,
-        after_start=facts.after_start, after_end=facts.after_end, results=tuple(results),
-        customer=tuple(customer), execution_discipline=round(discipline, 4), score=score,
-        grade=grade_of(score), outcome=outcome,
+        programme=programme.key,
+        cycle=programme.cycle.key,
+        derived_from=sources,
+        before_start=facts.before_start,
+        before_end=facts.before_end,
+        after_start=facts.after_start,
+        after_end=facts.after_end,
+        results=tuple(results),
+        customer=tuple(customer),
+        execution_discipline=round(discipline, 4),
+        score=score,
+        grade=grade_of(score),
+        outcome=outcome,
     )

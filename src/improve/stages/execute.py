@@ -36,8 +36,9 @@ def planned_percent(task: PlanTask, as_of: date, calendar: WorkCalendar) -> floa
     return round(100.0 * done / task.working_days, 1)
 
 
-def task_progress(task: PlanTask, reports: list[ProgressReport], as_of: date,
-                  calendar: WorkCalendar) -> TaskProgress:
+def task_progress(
+    task: PlanTask, reports: list[ProgressReport], as_of: date, calendar: WorkCalendar
+) -> TaskProgress:
     """The task's latest report on or before `as_of`, against its plan."""
     planned = planned_percent(task, as_of, calendar)
     latest = max((r for r in reports if r.as_of <= as_of), key=lambda r: r.as_of, default=None)
@@ -56,8 +57,14 @@ def task_progress(task: PlanTask, reports: list[ProgressReport], as_of: date,
     # The latest note explains the latest deviation, even when the row after it has none.
     noted = [r for r in reports if r.as_of <= as_of and r.note]
     note = max(noted, key=lambda r: r.as_of).note if noted else None
-    return TaskProgress(task_id=task.id, planned_pct=planned, actual_pct=actual, status=status,
-                        note=note, reported_on=latest.as_of)
+    return TaskProgress(
+        task_id=task.id,
+        planned_pct=planned,
+        actual_pct=actual,
+        status=status,
+        note=note,
+        reported_on=latest.as_of,
+    )
 
 
 def _month_end_fraction(period: date, start: date, deadline: date) -> float:
@@ -68,8 +75,12 @@ def _month_end_fraction(period: date, start: date, deadline: date) -> float:
 
 def _effect(facts: PilotFacts) -> tuple[float, float, float] | None:
     """Difference in differences of the means, its standard error and two-sided p-value."""
-    groups: list[MeasureStat] = [facts.pilot_before, facts.pilot_after, facts.control_before,
-                                 facts.control_after]
+    groups: list[MeasureStat] = [
+        facts.pilot_before,
+        facts.pilot_after,
+        facts.control_before,
+        facts.control_after,
+    ]
     if any(g.n < 30 or g.mean is None or g.var is None for g in groups):
         return None
     pb, pa, cb, ca = (g.mean for g in groups)
@@ -96,14 +107,23 @@ def pilot_result(pilot: Pilot, facts: PilotFacts) -> PilotResult:
         worsening = low > 0 if lower_better else high < 0
         verdict = "effective" if improving else "worse" if worsening else "no_effect"
     return PilotResult(
-        name=pilot.name, strategy=pilot.strategy, kpi=pilot.kpi, scope=pilot.scope,
-        start=pilot.start, end=pilot.end,
-        pilot_before=facts.pilot_before.mean, pilot_after=facts.pilot_after.mean,
-        control_before=facts.control_before.mean, control_after=facts.control_after.mean,
-        effect=effect, ci_low=low, ci_high=high, p_value=p_value,
+        name=pilot.name,
+        strategy=pilot.strategy,
+        kpi=pilot.kpi,
+        scope=pilot.scope,
+        start=pilot.start,
+        end=pilot.end,
+        pilot_before=facts.pilot_before.mean,
+        pilot_after=facts.pilot_after.mean,
+        control_before=facts.control_before.mean,
+        control_after=facts.control_after.mean,
+        effect=effect,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
         tickets_pilot=facts.pilot_before.n + facts.pilot_after.n,
         tickets_control=facts.control_before.n + facts.control_after.n,
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
     )
 
 
@@ -121,8 +141,9 @@ def track_execution(
     by_task: dict[str, list[ProgressReport]] = {}
     for report in facts.progress:
         by_task.setdefault(report.task_id, []).append(report)
-    progress = tuple(task_progress(t, by_task.get(t.id, []), facts.as_of, calendar)
-                     for t in plan.tasks)
+    progress = tuple(
+        task_progress(t, by_task.get(t.id, []), facts.as_of, calendar) for t in plan.tasks
+    )
     weights = {t.id: t.working_days for t in plan.tasks}
     planned = sum(p.planned_pct * weights[p.task_id] for p in progress)
     earned = sum((p.actual_pct or 0.0) * weights[p.task_id] for p in progress)
@@ -132,22 +153,36 @@ def track_execution(
     for target in targets.targets:
         points = []
         for month in facts.monthly:
-            fraction = _month_end_fraction(month.period, programme.cycle.plan_start,
-                                           target.deadline)
+            fraction = _month_end_fraction(
+                month.period, programme.cycle.plan_start, target.deadline
+            )
             path = target.baseline + (target.target - target.baseline) * fraction
-            points.append(TrajectoryPoint(period=month.period, actual=month.values.get(target.kpi),
-                                          planned=round(path, 4)))
+            points.append(
+                TrajectoryPoint(
+                    period=month.period, actual=month.values.get(target.kpi), planned=round(path, 4)
+                )
+            )
         last = next((p for p in reversed(points) if p.actual is not None), None)
         on_track = None
         if last is not None and last.actual is not None:
-            on_track = last.actual <= last.planned if target.direction == Direction.LOWER \
+            on_track = (
+                last.actual <= last.planned
+                if target.direction == Direction.LOWER
                 else last.actual >= last.planned
-        trajectories.append(KpiTrajectory(target_id=target.id, kpi=target.kpi,
-                                          points=tuple(points), on_track=on_track))
-    pilot = pilot_result(programme.pilot, facts.pilot) if programme.pilot and facts.pilot \
-        else None
+            )
+        trajectories.append(
+            KpiTrajectory(
+                target_id=target.id, kpi=target.kpi, points=tuple(points), on_track=on_track
+            )
+        )
+    pilot = pilot_result(programme.pilot, facts.pilot) if programme.pilot and facts.pilot else None
     return ExecutionReport(
-        programme=programme.key, cycle=programme.cycle.key, derived_from=sources,
-        as_of=facts.as_of, progress=progress, spi=spi, trajectories=tuple(trajectories),
+        programme=programme.key,
+        cycle=programme.cycle.key,
+        derived_from=sources,
+        as_of=facts.as_of,
+        progress=progress,
+        spi=spi,
+        trajectories=tuple(trajectories),
         pilot=pilot,
     )

@@ -51,7 +51,7 @@ class WorkCalendar:
 
 def china_calendar(years: Iterable[int], extra_days_off: Iterable[date] = ()) -> WorkCalendar:
     """Mainland China's public holidays and make-up working days (调休), plus `extra_days_off`."""
-    cn = holidays.China(years=sorted(set(years)))
+    cn = holidays.country_holidays("CN", years=sorted(set(years)))
     return WorkCalendar(
         days_off=frozenset(cn) | frozenset(extra_days_off),
         workdays=frozenset(getattr(cn, "weekend_workdays", ())),
@@ -79,8 +79,9 @@ class Scheduled:
     critical: bool
 
 
-def schedule(activities: Sequence[Activity], *, start: date,
-             calendar: WorkCalendar) -> dict[str, Scheduled]:
+def schedule(
+    activities: Sequence[Activity], *, start: date, calendar: WorkCalendar
+) -> dict[str, Scheduled]:
     """Earliest dates for every activity from `start`, with slack against the plan's end.
 
     Forward and backward passes in working-day numbers; a cycle in the dependencies is a
@@ -120,11 +121,15 @@ def schedule(activities: Sequence[Activity], *, start: date,
     return out
 
 
-def schedule_tasks(tasks: Sequence[TaskTemplate], *, start: date,
-                   calendar: WorkCalendar) -> dict[str, Scheduled]:
+def schedule_tasks(
+    tasks: Sequence[TaskTemplate], *, start: date, calendar: WorkCalendar
+) -> dict[str, Scheduled]:
     """Schedule one strategy's task templates from `start`."""
-    return schedule([Activity(t.key, t.duration_days, t.depends_on, t.lag_days) for t in tasks],
-                    start=start, calendar=calendar)
+    return schedule(
+        [Activity(t.key, t.duration_days, t.depends_on, t.lag_days) for t in tasks],
+        start=start,
+        calendar=calendar,
+    )
 
 
 def _topological(activities: Sequence[Activity]) -> list[str]:

@@ -24,22 +24,27 @@ def _load(path: Path, **mapping: str) -> duckdb.DuckDBPyConnection:
 
 def test_csv_keeps_text_ids_and_types(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text(HEADER + "\n00123,2025-03-01 09:00,2025-03-01 09:30,,web,账单,一线,1,5\n",
-                    encoding="utf-8")
+    path.write_text(
+        HEADER + "\n00123,2025-03-01 09:00,2025-03-01 09:30,,web,账单,一线,1,5\n", encoding="utf-8"
+    )
     con = _load(path)
-    row = con.execute("SELECT ticket_id, reopens, csat, resolved_at, complaint FROM tickets"
-                      ).fetchall()[0]
+    row = con.execute(
+        "SELECT ticket_id, reopens, csat, resolved_at, complaint FROM tickets"
+    ).fetchall()[0]
     assert row == ("00123", 1, 5, None, False)
 
 
 def test_mapping_renames_source_columns(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("Id,Created,Via,Type,Group\nA1,2025-03-01 09:00,email,退款,账务组\n",
-                    encoding="utf-8")
-    con = _load(path, ticket_id="Id", created_at="Created", channel="Via", category="Type",
-                team="Group")
+    path.write_text(
+        "Id,Created,Via,Type,Group\nA1,2025-03-01 09:00,email,退款,账务组\n", encoding="utf-8"
+    )
+    con = _load(
+        path, ticket_id="Id", created_at="Created", channel="Via", category="Type", team="Group"
+    )
     assert con.execute("SELECT ticket_id, channel, team FROM tickets").fetchall() == [
-        ("A1", "email", "账务组")]
+        ("A1", "email", "账务组")
+    ]
 
 
 def test_xlsx_is_read_from_the_named_sheet(tmp_path: Path) -> None:
@@ -48,8 +53,10 @@ def test_xlsx_is_read_from_the_named_sheet(tmp_path: Path) -> None:
     assert ws is not None
     ws.title = "other"
     ws2 = book.create_sheet("tickets")
-    for row in (HEADER.split(","), ["7", "2025-03-01 09:00", None, None, "chat", "c", "t", 0,
-                                     None]):
+    for row in (
+        HEADER.split(","),
+        ["7", "2025-03-01 09:00", None, None, "chat", "c", "t", 0, None],
+    ):
         ws2.append(row)
     path = tmp_path / "t.xlsx"
     book.save(path)
@@ -62,10 +69,11 @@ def test_errors_name_file_row_column_value_and_nothing_is_created(tmp_path: Path
     path = tmp_path / "bad.csv"
     path.write_text(
         HEADER + "\n"
-        "1,2025-03-01 09:00,2025-03-01 08:00,,web,c,t,0,\n"     # response before creation
-        "2,not a date,,,web,c,t,0,\n"                          # unparseable date
+        "1,2025-03-01 09:00,2025-03-01 08:00,,web,c,t,0,\n"  # response before creation
+        "2,not a date,,,web,c,t,0,\n"  # unparseable date
         "1,2025-03-02 09:00,,2025-03-01 09:00,web,c,t,-1,7\n",  # dup id, resolved early, ...
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     con = duckdb.connect()
     with pytest.raises(InputDataError) as info:
         load_canonical(con, TICKETS, DataSource(path=str(path)), base_dir=tmp_path)
@@ -82,8 +90,9 @@ def test_errors_name_file_row_column_value_and_nothing_is_created(tmp_path: Path
 
 def test_missing_required_column_suggests_the_nearest_header(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("ticket_id,created,channel,category,team\n1,2025-03-01,web,c,t\n",
-                    encoding="utf-8")
+    path.write_text(
+        "ticket_id,created,channel,category,team\n1,2025-03-01,web,c,t\n", encoding="utf-8"
+    )
     with pytest.raises(InputDataError, match=r"'created_at'.*nearest headers: created"):
         _load(path)
 
@@ -101,5 +110,5 @@ def test_empty_or_missing_file_is_refused(tmp_path: Path, content: str | None) -
     path = tmp_path / "t.csv"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    with pytest.raises(InputDataError, match="empty|not found"):
+    with pytest.raises(InputDataError, match=r"empty|not found"):
         _load(path)

@@ -38,8 +38,12 @@ from improve.stages.target import set_targets
 def ref(artifact: Artifact) -> ArtifactRef:
     """A version-1 reference to `artifact`, as the store would give it."""
     stage = artifact.stage  # type: ignore[attr-defined]
-    return ArtifactRef(stage=stage, artifact_id=f"{artifact.programme}/{artifact.cycle}/"
-                       f"{stage.value}", version=1, content_hash=content_hash(artifact))
+    return ArtifactRef(
+        stage=stage,
+        artifact_id=f"{artifact.programme}/{artifact.cycle}/{stage.value}",
+        version=1,
+        content_hash=content_hash(artifact),
+    )
 
 
 @dataclass(frozen=True)
@@ -54,26 +58,57 @@ class Chain:
 
 
 @pytest.fixture(scope="session")
-def chain(sample_con: duckdb.DuckDBPyConnection, programme: Programme, playbook: Playbook,
-          rules: RootCauseRules, calendar: WorkCalendar) -> Chain:
+def chain(
+    sample_con: duckdb.DuckDBPyConnection,
+    programme: Programme,
+    playbook: Playbook,
+    rules: RootCauseRules,
+    calendar: WorkCalendar,
+) -> Chain:
     facts = window_facts(sample_con, start=date(2025, 1, 1), end=date(2026, 1, 1))
     diagnosis = diagnose(facts, programme=programme, playbook=playbook, rules=rules)
     targets = set_targets(diagnosis, source=ref(diagnosis), programme=programme)
-    plan = design_plan(targets, diagnosis, sources=(ref(targets), ref(diagnosis)),
-                       programme=programme, playbook=playbook, calendar=calendar)
+    plan = design_plan(
+        targets,
+        diagnosis,
+        sources=(ref(targets), ref(diagnosis)),
+        programme=programme,
+        playbook=playbook,
+        calendar=calendar,
+    )
     pilot = programme.pilot
     assert pilot is not None
-    ef = execution_facts(sample_con, plan_start=programme.cycle.plan_start,
-                         as_of=date(2026, 6, 30), progress=load_progress_reports(sample_con),
-                         pilot_kpi=pilot.kpi, pilot_scope=pilot.scope, pilot_start=pilot.start,
-                         pilot_end=pilot.end)
-    execution = track_execution(plan, targets, ef, sources=(ref(plan), ref(targets)),
-                                programme=programme, calendar=calendar)
-    vf = evaluation_facts(sample_con, before_start=date(2025, 1, 1), before_end=date(2026, 1, 1),
-                          after_start=date(2026, 4, 1), after_end=date(2026, 7, 1))
-    evaluation = evaluate_cycle(targets, execution, vf, sources=(ref(execution), ref(targets)),
-                                programme=programme)
-    optimisation = optimise_cycle(evaluation, execution, plan, targets, diagnosis,
-                                  sources=(ref(evaluation),), programme=programme,
-                                  playbook=playbook)
+    ef = execution_facts(
+        sample_con,
+        plan_start=programme.cycle.plan_start,
+        as_of=date(2026, 6, 30),
+        progress=load_progress_reports(sample_con),
+        pilot_kpi=pilot.kpi,
+        pilot_scope=pilot.scope,
+        pilot_start=pilot.start,
+        pilot_end=pilot.end,
+    )
+    execution = track_execution(
+        plan, targets, ef, sources=(ref(plan), ref(targets)), programme=programme, calendar=calendar
+    )
+    vf = evaluation_facts(
+        sample_con,
+        before_start=date(2025, 1, 1),
+        before_end=date(2026, 1, 1),
+        after_start=date(2026, 4, 1),
+        after_end=date(2026, 7, 1),
+    )
+    evaluation = evaluate_cycle(
+        targets, execution, vf, sources=(ref(execution), ref(targets)), programme=programme
+    )
+    optimisation = optimise_cycle(
+        evaluation,
+        execution,
+        plan,
+        targets,
+        diagnosis,
+        sources=(ref(evaluation),),
+        programme=programme,
+        playbook=playbook,
+    )
     return Chain(facts, diagnosis, targets, plan, execution, evaluation, optimisation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.unit.stages.conftest import Chain
 
 from improve.domain.artifacts import PlanTask
 from improve.domain.base import Text
@@ -12,20 +13,23 @@ from improve.domain.facts import MeasureStat, PilotFacts, ProgressReport
 from improve.domain.programme import Programme
 from improve.stages.execute import pilot_result, task_progress
 from improve.stages.schedule import WorkCalendar
-from tests.unit.stages.conftest import Chain
 
 
 def test_plan_has_a_strategy_per_root_cause_found(chain: Chain) -> None:
     plan = chain.plan
     categories = {s.category for s in plan.strategies}
-    targeted = {p.category for p in chain.diagnosis.problems
-                if any(p.id in t.problem_ids for t in chain.targets.targets)}
+    targeted = {
+        p.category
+        for p in chain.diagnosis.problems
+        if any(p.id in t.problem_ids for t in chain.targets.targets)
+    }
     assert categories == targeted
     assert plan.end <= date(2026, 6, 30)
 
 
-def test_tasks_fall_on_working_days_and_follow_dependencies(chain: Chain,
-                                                            calendar: WorkCalendar) -> None:
+def test_tasks_fall_on_working_days_and_follow_dependencies(
+    chain: Chain, calendar: WorkCalendar
+) -> None:
     tasks = {t.id: t for t in chain.plan.tasks}
     for t in tasks.values():
         assert calendar.is_working_day(t.start) and calendar.is_working_day(t.end)
@@ -42,13 +46,26 @@ def test_raci_has_one_accountable_and_a_responsible_per_task(chain: Chain) -> No
 
 
 def test_progress_statuses(calendar: WorkCalendar) -> None:
-    task = PlanTask(id="s/t", strategy="s", name=Text(zh="任务", en="task"), role="r",
-                    department="cs", start=date(2026, 3, 2), end=date(2026, 3, 13),
-                    working_days=10, resources=Text(zh="-", en="-"),
-                    acceptance=Text(zh="-", en="-"), critical=True, slack_days=0)
+    task = PlanTask(
+        id="s/t",
+        strategy="s",
+        name=Text(zh="任务", en="task"),
+        role="r",
+        department="cs",
+        start=date(2026, 3, 2),
+        end=date(2026, 3, 13),
+        working_days=10,
+        resources=Text(zh="-", en="-"),
+        acceptance=Text(zh="-", en="-"),
+        critical=True,
+        slack_days=0,
+    )
+
     def report(pct: float, status: str | None = None, note: str | None = None) -> ProgressReport:
-        return ProgressReport(task_id="s/t", as_of=date(2026, 3, 9), percent_complete=pct,
-                              status=status, note=note)
+        return ProgressReport(
+            task_id="s/t", as_of=date(2026, 3, 9), percent_complete=pct, status=status, note=note
+        )
+
     as_of = date(2026, 3, 10)  # 7 of 10 working days gone: 70% planned
     assert task_progress(task, [], as_of, calendar).status == "no_report"
     assert task_progress(task, [], date(2026, 2, 1), calendar).status == "not_started"
@@ -80,20 +97,36 @@ def _stat(mean: float, n: int = 500, var: float = 100.0) -> MeasureStat:
     return MeasureStat(n=n, mean=mean, var=var)
 
 
-@pytest.mark.parametrize(("pilot_after", "control_after", "verdict"), [
-    (80.0, 100.0, "effective"), (100.5, 100.0, "no_effect"), (120.0, 100.0, "worse"),
-])
-def test_pilot_verdicts(programme: Programme, pilot_after: float, control_after: float,
-                        verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("pilot_after", "control_after", "verdict"),
+    [
+        (80.0, 100.0, "effective"),
+        (100.5, 100.0, "no_effect"),
+        (120.0, 100.0, "worse"),
+    ],
+)
+def test_pilot_verdicts(
+    programme: Programme, pilot_after: float, control_after: float, verdict: str
+) -> None:
     assert programme.pilot is not None
-    facts = PilotFacts(kpi="frt_median_min", pilot_before=_stat(100), pilot_after=_stat(
-        pilot_after), control_before=_stat(100), control_after=_stat(control_after))
+    facts = PilotFacts(
+        kpi="frt_median_min",
+        pilot_before=_stat(100),
+        pilot_after=_stat(pilot_after),
+        control_before=_stat(100),
+        control_after=_stat(control_after),
+    )
     assert pilot_result(programme.pilot, facts).verdict == verdict
 
 
 def test_pilot_with_too_little_data(programme: Programme) -> None:
     assert programme.pilot is not None
-    facts = PilotFacts(kpi="frt_median_min", pilot_before=_stat(100, n=5),
-                       pilot_after=_stat(80), control_before=_stat(100), control_after=_stat(100))
+    facts = PilotFacts(
+        kpi="frt_median_min",
+        pilot_before=_stat(100, n=5),
+        pilot_after=_stat(80),
+        control_before=_stat(100),
+        control_after=_stat(100),
+    )
     result = pilot_result(programme.pilot, facts)
     assert result.verdict == "insufficient_data" and result.effect is None

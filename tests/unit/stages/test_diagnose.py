@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.unit.stages.conftest import Chain
+
 from improve.domain.base import RootCause
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from improve.stages.diagnose import diagnose
-from tests.unit.stages.conftest import Chain
 
 
 def test_baseline_gaps_against_benchmarks(chain: Chain) -> None:
@@ -48,7 +49,8 @@ def test_drivers_contributions_add_up_per_dimension(chain: Chain) -> None:
                 assert abs(sum(s.contribution for s in segments if s.dimension == dim) - 1) < 1e-6
 
 
-def test_diagnosis_is_deterministic(chain: Chain, programme: Programme, playbook: Playbook,
-                                    rules: RootCauseRules) -> None:
+def test_diagnosis_is_deterministic(
+    chain: Chain, programme: Programme, playbook: Playbook, rules: RootCauseRules
+) -> None:
     again = diagnose(chain.facts, programme=programme, playbook=playbook, rules=rules)
     assert again == chain.diagnosis

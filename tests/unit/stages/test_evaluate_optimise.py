@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import pytest
-
-from improve.stages.evaluate import achievement, grade_of
 from tests.unit.stages.conftest import Chain
 
+from improve.stages.evaluate import achievement, grade_of
 
-@pytest.mark.parametrize(("baseline", "target", "actual", "expected"), [
-    (30, 15, 12, 1.2),        # the source's example: 120%
-    (30, 15, 15, 1.0),
-    (30, 15, 30, 0.0),
-    (30, 15, 35, -1 / 3),     # worse than the baseline
-    (0.70, 0.85, 0.88, 1.2),  # higher is better works the same way
-])
+
+@pytest.mark.parametrize(
+    ("baseline", "target", "actual", "expected"),
+    [
+        (30, 15, 12, 1.2),  # the source's example: 120%
+        (30, 15, 15, 1.0),
+        (30, 15, 30, 0.0),
+        (30, 15, 35, -1 / 3),  # worse than the baseline
+        (0.70, 0.85, 0.88, 1.2),  # higher is better works the same way
+    ],
+)
 def test_achievement(baseline: float, target: float, actual: float, expected: float) -> None:
     assert achievement(baseline, target, actual) == pytest.approx(expected)
 
@@ -24,8 +27,9 @@ def test_achievement_needs_a_change() -> None:
         achievement(10, 10, 5)
 
 
-@pytest.mark.parametrize(("score", "grade"), [(90, "A"), (85, "A"), (70, "B"), (60, "C"),
-                                              (10, "D")])
+@pytest.mark.parametrize(
+    ("score", "grade"), [(90, "A"), (85, "A"), (70, "B"), (60, "C"), (10, "D")]
+)
 def test_grades(score: float, grade: str) -> None:
     assert grade_of(score) == grade
 

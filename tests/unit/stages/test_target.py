@@ -5,35 +5,56 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.unit.stages.conftest import Chain
 
 from improve.domain.artifacts import SmartCheck, Target
-from improve.domain.base import Dimension, Direction, Text
+from improve.domain.base import Dimension, Text
 from improve.domain.kpi import KPIS
 from improve.stages.target import smart_check
-from tests.unit.stages.conftest import Chain
 
 _OK = SmartCheck(specific=True, measurable=True, achievable=True, relevant=True, time_bound=True)
 
 
-def _target(kpi: str, baseline: float, value: float, deadline: date = date(2026, 6, 30),
-            rule: str = "close 60% of the gap") -> Target:
+def _target(
+    kpi: str,
+    baseline: float,
+    value: float,
+    deadline: date = date(2026, 6, 30),
+    rule: str = "close 60% of the gap",
+) -> Target:
     spec = KPIS[kpi]
     assert spec.direction is not None and spec.dimension is not None
-    return Target(id="T1", kpi=kpi, dimension=spec.dimension, direction=spec.direction,
-                  unit=spec.unit, baseline=baseline, target=value, benchmark=None,
-                  best_decile=None, deadline=deadline, owner_department="cs",
-                  problem_ids=("P1",), objective=Text(zh="目标", en="objective"),
-                  rule=Text(zh=rule, en=rule), smart=_OK)
+    return Target(
+        id="T1",
+        kpi=kpi,
+        dimension=spec.dimension,
+        direction=spec.direction,
+        unit=spec.unit,
+        baseline=baseline,
+        target=value,
+        benchmark=None,
+        best_decile=None,
+        deadline=deadline,
+        owner_department="cs",
+        problem_ids=("P1",),
+        objective=Text(zh="目标", en="objective"),
+        rule=Text(zh=rule, en=rule),
+        smart=_OK,
+    )
 
 
-@pytest.mark.parametrize(("kpi", "baseline", "value", "dimension"), [
-    ("frt_mean_min", 30, 15, Dimension.EFFICIENCY),       # response time 30 -> 15 min
-    ("fcr_rate", 0.70, 0.85, Dimension.QUALITY),          # first-contact resolution 70% -> 85%
-    ("csat_rate", 0.80, 0.90, Dimension.EXPERIENCE),      # CSAT 80 -> 90
-    ("tickets_per_agent", 50, 40, Dimension.COST),        # tickets per agent 50 -> 40
-])
-def test_the_sources_four_examples_pass(kpi: str, baseline: float, value: float,
-                                        dimension: Dimension) -> None:
+@pytest.mark.parametrize(
+    ("kpi", "baseline", "value", "dimension"),
+    [
+        ("frt_mean_min", 30, 15, Dimension.EFFICIENCY),  # response time 30 -> 15 min
+        ("fcr_rate", 0.70, 0.85, Dimension.QUALITY),  # first-contact resolution 70% -> 85%
+        ("csat_rate", 0.80, 0.90, Dimension.EXPERIENCE),  # CSAT 80 -> 90
+        ("tickets_per_agent", 50, 40, Dimension.COST),  # tickets per agent 50 -> 40
+    ],
+)
+def test_the_sources_four_examples_pass(
+    kpi: str, baseline: float, value: float, dimension: Dimension
+) -> None:
     target = _target(kpi, baseline, value)
     assert target.dimension == dimension
     check = smart_check(target, plan_start=date(2026, 1, 5), evidence_backed=True)
@@ -45,15 +66,22 @@ def test_a_target_in_the_wrong_direction_is_refused() -> None:
         _target("frt_mean_min", 30, 45)
 
 
-@pytest.mark.parametrize(("change", "deadline", "backed", "letter"), [
-    ((30, 5), date(2026, 6, 30), True, "A"),     # an 83% cut in one cycle
-    ((30, 15), date(2027, 6, 30), True, "T"),    # beyond twelve months
-    ((30, 15), date(2026, 6, 30), False, "R"),   # no evidenced problem behind it
-])
-def test_smart_failures_say_which_letter(change: tuple[float, float], deadline: date,
-                                         backed: bool, letter: str) -> None:
-    check = smart_check(_target("frt_mean_min", *change, deadline=deadline),
-                        plan_start=date(2026, 1, 5), evidence_backed=backed)
+@pytest.mark.parametrize(
+    ("change", "deadline", "backed", "letter"),
+    [
+        ((30, 5), date(2026, 6, 30), True, "A"),  # an 83% cut in one cycle
+        ((30, 15), date(2027, 6, 30), True, "T"),  # beyond twelve months
+        ((30, 15), date(2026, 6, 30), False, "R"),  # no evidenced problem behind it
+    ],
+)
+def test_smart_failures_say_which_letter(
+    change: tuple[float, float], deadline: date, backed: bool, letter: str
+) -> None:
+    check = smart_check(
+        _target("frt_mean_min", *change, deadline=deadline),
+        plan_start=date(2026, 1, 5),
+        evidence_backed=backed,
+    )
     assert not check.passed
     assert [f.en[0] for f in check.failures] == [letter]
 
@@ -78,5 +106,4 @@ def test_sub_targets_add_up_to_the_overall_target(chain: Chain) -> None:
         if KPIS[t.kpi].is_rate:
             weighted = sum(s.target * s.volume_share for s in t.sub_targets)
             assert weighted == pytest.approx(t.target, abs=0.002), t.kpi
-            assert all((s.target - s.baseline) * (t.target - t.baseline) > 0
-                       for s in t.sub_targets)
+            assert all((s.target - s.baseline) * (t.target - t.baseline) > 0 for s in t.sub_targets)

@@ -1,0 +1,5 @@
+"""`python -m improve` runs the command line."""
+
+from improve.cli.app import main
+
+main()

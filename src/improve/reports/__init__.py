@@ -1,0 +1,1 @@
+"""Excel workbooks and offline HTML pages of the stage artifacts; writers save atomically."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 models, Alembic migrations and repository functions of the programme store."""

@@ -1,0 +1,117 @@
+"""`improve demo` leaves six workbooks, six stage pages and an index that LibreOffice and
+Chromium open cleanly, offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.e2e.conftest import require_binary
+
+STAGES = ("diagnose", "target", "design", "execute", "evaluate", "optimise")
+pytestmark = pytest.mark.slow
+
+
+def test_demo_writes_every_report(demo_reports: Path) -> None:
+    for stage in STAGES:
+        assert (demo_reports / f"{stage}.xlsx").stat().st_size > 0
+        assert (demo_reports / f"{stage}.html").stat().st_size > 0
+    index = (demo_reports / "index.html").read_text(encoding="utf-8")
+    for stage in STAGES:
+        assert f"{stage}.html" in index
+    assert (demo_reports / "plotly.min.js").stat().st_size > 1_000_000
+    for page in demo_reports.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "cdn.plot.ly" not in text and "https://" not in text.split("</head>")[0]
+
+
+def test_demo_status_shows_six_approved_stages(demo_out: Path) -> None:
+    env = dict(os.environ, IMPROVE_DATABASE_URL=f"sqlite:///{demo_out / 'improve.db'}")
+    result = subprocess.run(
+        [sys.executable, "-m", "improve", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    [cycle] = json.loads(result.stdout)
+    assert [s["status"] for s in cycle["stages"]] == ["approved"] * 6
+
+
+@pytest.mark.office
+def test_every_workbook_converts_with_libreoffice(demo_reports: Path, tmp_path: Path) -> None:
+    soffice = require_binary("soffice")
+    books = sorted(demo_reports.glob("*.xlsx"))
+    assert len(books) == 6
+    result = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            *map(str, books),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for book in books:
+        pdf = tmp_path / f"{book.stem}.pdf"
+        assert pdf.exists() and pdf.stat().st_size > 1000, result.stdout + result.stderr
+
+
+@pytest.mark.browser
+def test_every_page_renders_offline_without_console_errors(demo_reports: Path) -> None:
+    chromium = require_binary("chromium")
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(demo_reports.glob("*.html"))
+    assert len(pages) == 7
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(offline=True)
+        blocked: list[str] = []
+
+        def only_files(route: object) -> None:
+            request = route.request  # type: ignore[attr-defined]
+            if request.url.startswith("file://"):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                blocked.append(request.url)
+                route.abort()  # type: ignore[attr-defined]
+
+        context.route("**/*", only_files)
+        for path in pages:
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_timeout(300)
+            assert errors == [], (path.name, errors)
+            if path.stem in ("diagnose", "design", "execute", "evaluate"):
+                charts = page.eval_on_selector_all(".js-plotly-plot .main-svg", "e => e.length")
+                assert charts > 0, f"{path.name}: no plotly chart rendered"
+            page.close()
+        browser.close()
+    assert blocked == []
