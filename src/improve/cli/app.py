@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from improve.domain.base import Locale
 from improve.errors import ImproveError
 
 # Prefect reads these when it is first imported (inside the commands that run flows).
@@ -125,7 +126,7 @@ def _run_cycle(
     *,
     stages: list[str] | None,
     data_root: Path | None,
-    locale: str | None,
+    locale: Locale | None,
     auto_approve: bool,
 ) -> Any:
     from improve.orchestration.flows import cycle_flow

@@ -68,7 +68,9 @@ def _stats(row: Mapping[str, object]) -> dict[str, MeasureStat]:
     for kpi_name, expr in MEASURES.items():
         i = index[expr]
         out[kpi_name] = MeasureStat(
-            n=int(row[f"n{i}"] or 0), mean=_f(row[f"m{i}"]), var=_f(row[f"v{i}"])
+            n=int(row[f"n{i}"] or 0),  # type: ignore[call-overload]
+            mean=_f(row[f"m{i}"]),
+            var=_f(row[f"v{i}"]),
         )
     return out
 
@@ -182,7 +184,7 @@ def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...
         out.append(
             TeamLoad(
                 team=team,
-                periods=tuple(p["period"] for p in points),  # type: ignore[misc]
+                periods=tuple(p["period"] for p in points),
                 tickets_per_agent=tuple(_f(p["tpa"]) for p in points),
                 measures={
                     k: (frt if MEASURES[k] == "frt_min" else res)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from pathlib import Path
 
 import duckdb
@@ -115,8 +116,10 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
 
 def _cell_text(value: object) -> str:
     # Dates come back as datetime; ISO text casts cleanly in DuckDB.
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()  # type: ignore[union-attr]
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

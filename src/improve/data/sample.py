@@ -13,6 +13,7 @@ What is planted (the README lists it too), so that every stage has something tru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -164,10 +165,13 @@ def _agents(rng: np.random.Generator) -> dict[str, list[str]]:
     return out
 
 
-def _pick(rng: np.random.Generator, table: dict[str, object], n: int) -> np.ndarray:
+def _pick(rng: np.random.Generator, table: Mapping[str, object], n: int) -> np.ndarray:
     keys = list(table)
     shares = np.array([v[0] if isinstance(v, tuple) else v for v in table.values()], float)
-    return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=shares / shares.sum())]
+    picked: np.ndarray = np.array(keys, dtype=object)[
+        rng.choice(len(keys), size=n, p=shares / shares.sum())
+    ]
+    return picked
 
 
 def generate_tickets(seed: int = SEED) -> pa.Table:
@@ -192,7 +196,8 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
     cdate = base.astype("datetime64[D]") + day_of.astype("timedelta64[D]")
 
     def after(d: date) -> np.ndarray:
-        return cdate >= np.datetime64(d.isoformat(), "D")
+        mask: np.ndarray = cdate >= np.datetime64(d.isoformat(), "D")
+        return mask
 
     category = _pick(rng, CATEGORIES, n)
     channel = _pick(rng, CHANNELS, n)
@@ -213,8 +218,8 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
         agent[idx] = np.array(pool, dtype=object)[pick]
         if name == "一线客服组":
             hired = after(HIRES)[idx]
-            extra = agents["_hires"]
-            full = pool + extra
+            hires = agents["_hires"]
+            full = pool + hires
             pick2 = rng.integers(0, len(full), idx.size)
             agent[idx[hired]] = np.array(full, dtype=object)[pick2[hired]]
         if name == "二线技术组":

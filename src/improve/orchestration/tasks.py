@@ -13,11 +13,11 @@ from improve.orchestration import pipeline
 from improve.orchestration.context import RunContext
 from improve.storage.repository import StoredArtifact
 
-# The context holds live connections: never hash or persist it.
-_io = {"cache_policy": NO_CACHE, "retries": 2, "retry_delay_seconds": 2}
+# The context holds live connections: never hash or persist it. I/O steps retry twice.
+RETRIES, RETRY_DELAY_S = 2, 2
 
 
-@task(name="read-inputs", **_io)
+@task(name="read-inputs", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S)
 def read_inputs(ctx: RunContext, stage: Stage) -> pipeline.Inputs:
     """Latest approved input artifacts from the store."""
     return pipeline.read_inputs(ctx, stage)
@@ -35,7 +35,9 @@ def compute(ctx: RunContext, stage: Stage, inputs: pipeline.Inputs, facts: Any) 
     return pipeline.compute(ctx, stage, inputs, facts)
 
 
-@task(name="store-artifact", **_io)
+@task(
+    name="store-artifact", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S
+)
 def store(
     ctx: RunContext, artifact: Artifact, facts: Any, actor: str
 ) -> tuple[StoredArtifact, bool]:
@@ -43,13 +45,23 @@ def store(
     return pipeline.store(ctx, artifact, facts, actor=actor)
 
 
-@task(name="approve-artifact", **_io)
+@task(
+    name="approve-artifact",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAY_S,
+)
 def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArtifact:
     """Record an approval."""
     return pipeline.approve(ctx, stored, approver)
 
 
-@task(name="publish-reports", **_io)
+@task(
+    name="publish-reports",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAY_S,
+)
 def publish(ctx: RunContext) -> Path:
     """Write the cycle's workbooks, pages and index."""
     return pipeline.publish(ctx)

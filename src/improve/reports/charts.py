@@ -19,16 +19,23 @@ from improve.domain.kpi import KPIS
 from improve.reports.content import CATEGORY
 from improve.reports.sections import Words
 
-LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50,
-                                                                 "b": 50},
-          "font": {"family": "sans-serif"}}
+LAYOUT = {
+    "template": "plotly_white",
+    "height": 380,
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+    "font": {"family": "sans-serif"},
+}
 
 
 def fragment(fig: go.Figure, div_id: str) -> str:
     """The figure as a <div> and its script, with no plotly.js of its own."""
     fig.update_layout(**LAYOUT)
-    html: str = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                            config={"displaylogo": False, "responsive": True})
+    html: str = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
     return html
 
 
@@ -38,28 +45,44 @@ def _diagnosis(a: DiagnosisReport, w: Words) -> list[str]:
     for category in ("people", "process", "tools", "resources"):
         ps = [p for p in a.problems if p.category.value == category]
         if ps:
-            scatter.add_trace(go.Scatter(
-                x=[p.feasibility for p in ps], y=[p.impact for p in ps], mode="markers+text",
-                text=[p.id for p in ps], textposition="top center",
-                hovertext=[w.text(p.title) for p in ps], hoverinfo="text",
-                name=w.text(CATEGORY[category]), marker={"size": 14}))
+            scatter.add_trace(
+                go.Scatter(
+                    x=[p.feasibility for p in ps],
+                    y=[p.impact for p in ps],
+                    mode="markers+text",
+                    text=[p.id for p in ps],
+                    textposition="top center",
+                    hovertext=[w.text(p.title) for p in ps],
+                    hoverinfo="text",
+                    name=w.text(CATEGORY[category]),
+                    marker={"size": 14},
+                )
+            )
     scatter.add_hline(y=0.5, line_dash="dot")
     scatter.add_vline(x=0.5, line_dash="dot")
-    scatter.update_layout(title=w("优先级四象限：影响 × 可行性", "Priority: impact × feasibility"),
-                          xaxis={"title": w("可行性", "Feasibility"), "range": [0, 1.05]},
-                          yaxis={"title": w("影响", "Impact"), "range": [0, 1.1]})
+    scatter.update_layout(
+        title=w("优先级四象限：影响 × 可行性", "Priority: impact × feasibility"),
+        xaxis={"title": w("可行性", "Feasibility"), "range": [0, 1.05]},
+        yaxis={"title": w("影响", "Impact"), "range": [0, 1.1]},
+    )
     out.append(fragment(scatter, "quadrant"))
     for row in a.baseline:
         if not ((row.gap or 0) > 0 or row.deteriorated) or not row.monthly:
             continue
-        fig = go.Figure(go.Scatter(x=[p.period for p in row.monthly],
-                                   y=[p.value for p in row.monthly], mode="lines+markers",
-                                   name=w.text(KPIS[row.kpi].label)))
+        fig = go.Figure(
+            go.Scatter(
+                x=[p.period for p in row.monthly],
+                y=[p.value for p in row.monthly],
+                mode="lines+markers",
+                name=w.text(KPIS[row.kpi].label),
+            )
+        )
         if row.benchmark is not None:
-            fig.add_hline(y=row.benchmark, line_dash="dash",
-                          annotation_text=w("基准", "benchmark"))
-        fig.update_layout(title=w.text(KPIS[row.kpi].label) + w("：月度趋势", ": monthly trend"),
-                          yaxis={"tickformat": ".0%" if KPIS[row.kpi].is_rate else ""})
+            fig.add_hline(y=row.benchmark, line_dash="dash", annotation_text=w("基准", "benchmark"))
+        fig.update_layout(
+            title=w.text(KPIS[row.kpi].label) + w("：月度趋势", ": monthly trend"),
+            yaxis={"tickformat": ".0%" if KPIS[row.kpi].is_rate else ""},
+        )
         out.append(fragment(fig, f"trend-{row.kpi}"))
     return out
 
@@ -80,18 +103,34 @@ def _plan(a: ImplementationPlan, w: Words) -> list[str]:
         ts = [t for t in tasks if t.critical == critical]
         if not ts:
             continue
-        fig.add_trace(go.Bar(
-            y=[f"{w.text(t.name)} ({t.id})" for t in ts],
-            x=[(t.end - t.start + timedelta(days=1)).days * 86_400_000 for t in ts],
-            base=[t.start.isoformat() for t in ts], orientation="h",
-            name=w("关键路径", "Critical path") if critical else w("非关键", "Other tasks"),
-            marker={"color": "#C00000" if critical else "#5B9BD5"},
-            hovertext=[f"{t.start} → {t.end}; " + w("前置", "after") + ": "
-                       + (", ".join(t.depends_on) or "—") for t in ts], hoverinfo="text"))
-    fig.update_layout(title=w("甘特图", "Gantt chart"), barmode="overlay",
-                      xaxis={"type": "date"}, height=max(380, 28 * len(tasks) + 120),
-                      yaxis={"categoryorder": "array", "categoryarray":
-                             [f"{w.text(t.name)} ({t.id})" for t in tasks]})
+        fig.add_trace(
+            go.Bar(
+                y=[f"{w.text(t.name)} ({t.id})" for t in ts],
+                x=[(t.end - t.start + timedelta(days=1)).days * 86_400_000 for t in ts],
+                base=[t.start.isoformat() for t in ts],
+                orientation="h",
+                name=w("关键路径", "Critical path") if critical else w("非关键", "Other tasks"),
+                marker={"color": "#C00000" if critical else "#5B9BD5"},
+                hovertext=[
+                    f"{t.start} → {t.end}; "
+                    + w("前置", "after")
+                    + ": "
+                    + (", ".join(t.depends_on) or "—")
+                    for t in ts
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(
+        title=w("甘特图", "Gantt chart"),
+        barmode="overlay",
+        xaxis={"type": "date"},
+        height=max(380, 28 * len(tasks) + 120),
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": [f"{w.text(t.name)} ({t.id})" for t in tasks],
+        },
+    )
     fig.update_layout(margin={"l": 320})
     html = fragment(fig, "gantt")
     return [html]
@@ -101,35 +140,63 @@ def _execution(a: ExecutionReport, w: Words) -> list[str]:
     out = []
     for tr in a.trajectories:
         fig = go.Figure()
-        fig.add_trace(go.Scatter(x=[p.period for p in tr.points], y=[p.actual for p in tr.points],
-                                 mode="lines+markers", name=w("实际", "Actual")))
-        fig.add_trace(go.Scatter(x=[p.period for p in tr.points],
-                                 y=[p.planned for p in tr.points], mode="lines",
-                                 line={"dash": "dash"}, name=w("计划路径", "Planned path")))
-        fig.update_layout(title=f"{tr.target_id} {w.text(KPIS[tr.kpi].label)}",
-                          yaxis={"tickformat": ".0%" if KPIS[tr.kpi].is_rate else ""})
+        fig.add_trace(
+            go.Scatter(
+                x=[p.period for p in tr.points],
+                y=[p.actual for p in tr.points],
+                mode="lines+markers",
+                name=w("实际", "Actual"),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[p.period for p in tr.points],
+                y=[p.planned for p in tr.points],
+                mode="lines",
+                line={"dash": "dash"},
+                name=w("计划路径", "Planned path"),
+            )
+        )
+        fig.update_layout(
+            title=f"{tr.target_id} {w.text(KPIS[tr.kpi].label)}",
+            yaxis={"tickformat": ".0%" if KPIS[tr.kpi].is_rate else ""},
+        )
         out.append(fragment(fig, f"trajectory-{tr.target_id}"))
     if a.pilot is not None:
         p = a.pilot
         fig = go.Figure()
         before, after = w("之前", "Before"), w("之后", "After")
-        fig.add_trace(go.Bar(x=[before, after], y=[p.pilot_before, p.pilot_after],
-                             name=w("试点范围", "Pilot scope")))
-        fig.add_trace(go.Bar(x=[before, after], y=[p.control_before, p.control_after],
-                             name=w("对照组", "Control")))
+        fig.add_trace(
+            go.Bar(
+                x=[before, after],
+                y=[p.pilot_before, p.pilot_after],
+                name=w("试点范围", "Pilot scope"),
+            )
+        )
+        fig.add_trace(
+            go.Bar(
+                x=[before, after],
+                y=[p.control_before, p.control_after],
+                name=w("对照组", "Control"),
+            )
+        )
         fig.update_layout(title=w.text(p.name), barmode="group")
         out.append(fragment(fig, "pilot"))
     return out
 
 
 def _evaluation(a: EvaluationReport, w: Words) -> list[str]:
-    fig = go.Figure(go.Bar(
-        x=[f"{r.target_id} {w.text(KPIS[r.kpi].label)}" for r in a.results],
-        y=[r.achievement_display for r in a.results],
-        marker={"color": ["#2E7D32" if r.met else "#C62828" for r in a.results]}))
+    fig = go.Figure(
+        go.Bar(
+            x=[f"{r.target_id} {w.text(KPIS[r.kpi].label)}" for r in a.results],
+            y=[r.achievement_display for r in a.results],
+            marker={"color": ["#2E7D32" if r.met else "#C62828" for r in a.results]},
+        )
+    )
     fig.add_hline(y=1.0, line_dash="dash", annotation_text="100%")
-    fig.update_layout(title=w("目标达成率", "Target achievement"),
-                      yaxis={"tickformat": ".0%", "range": [0, 1.6]})
+    fig.update_layout(
+        title=w("目标达成率", "Target achievement"), yaxis={"tickformat": ".0%", "range": [0, 1.6]}
+    )
     return [fragment(fig, "achievement")]
 
 

@@ -15,26 +15,43 @@ from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.reports.sections import Fmt, Section, Val, Words
 
-CATEGORY = {"people": Text(zh="人员", en="People"), "process": Text(zh="流程", en="Process"),
-            "tools": Text(zh="工具", en="Tools"), "resources": Text(zh="资源", en="Resources")}
-DIMENSION = {"efficiency": Text(zh="效率", en="Efficiency"),
-             "quality": Text(zh="质量", en="Quality"),
-             "experience": Text(zh="体验", en="Experience"), "cost": Text(zh="成本", en="Cost")}
-STATUS = {"not_started": Text(zh="未开始", en="Not started"),
-          "on_track": Text(zh="正常", en="On track"), "late": Text(zh="滞后", en="Late"),
-          "done": Text(zh="已完成", en="Done"), "blocked": Text(zh="受阻", en="Blocked"),
-          "no_report": Text(zh="未填报", en="No report")}
-OUTCOME = {"successful": Text(zh="成功", en="Successful"),
-           "partly_successful": Text(zh="部分成功", en="Partly successful"),
-           "unsuccessful": Text(zh="未成功", en="Unsuccessful"),
-           "withdrawn": Text(zh="撤回", en="Withdrawn")}
-VERDICT = {"effective": Text(zh="有效", en="Effective"),
-           "no_effect": Text(zh="无显著效果", en="No significant effect"),
-           "worse": Text(zh="变差", en="Worse"),
-           "insufficient_data": Text(zh="数据不足", en="Insufficient data")}
-CARRY = {"unmet_target": Text(zh="未达成目标", en="Unmet target"),
-         "unresolved_problem": Text(zh="未处理问题", en="Unresolved problem"),
-         "incomplete_task": Text(zh="未完成任务", en="Incomplete task")}
+CATEGORY = {
+    "people": Text(zh="人员", en="People"),
+    "process": Text(zh="流程", en="Process"),
+    "tools": Text(zh="工具", en="Tools"),
+    "resources": Text(zh="资源", en="Resources"),
+}
+DIMENSION = {
+    "efficiency": Text(zh="效率", en="Efficiency"),
+    "quality": Text(zh="质量", en="Quality"),
+    "experience": Text(zh="体验", en="Experience"),
+    "cost": Text(zh="成本", en="Cost"),
+}
+STATUS = {
+    "not_started": Text(zh="未开始", en="Not started"),
+    "on_track": Text(zh="正常", en="On track"),
+    "late": Text(zh="滞后", en="Late"),
+    "done": Text(zh="已完成", en="Done"),
+    "blocked": Text(zh="受阻", en="Blocked"),
+    "no_report": Text(zh="未填报", en="No report"),
+}
+OUTCOME = {
+    "successful": Text(zh="成功", en="Successful"),
+    "partly_successful": Text(zh="部分成功", en="Partly successful"),
+    "unsuccessful": Text(zh="未成功", en="Unsuccessful"),
+    "withdrawn": Text(zh="撤回", en="Withdrawn"),
+}
+VERDICT = {
+    "effective": Text(zh="有效", en="Effective"),
+    "no_effect": Text(zh="无显著效果", en="No significant effect"),
+    "worse": Text(zh="变差", en="Worse"),
+    "insufficient_data": Text(zh="数据不足", en="Insufficient data"),
+}
+CARRY = {
+    "unmet_target": Text(zh="未达成目标", en="Unmet target"),
+    "unresolved_problem": Text(zh="未处理问题", en="Unresolved problem"),
+    "incomplete_task": Text(zh="未完成任务", en="Incomplete task"),
+}
 
 
 def kpi_fmt(kpi_name: str) -> Fmt:
@@ -52,100 +69,298 @@ def _departments(programme: Programme, w: Words) -> dict[str, str]:
 
 
 def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme) -> list[Section]:
-    summary = Section("summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")],
-                      ["text", "text"])
+    summary = Section(
+        "summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")], ["text", "text"]
+    )
     summary.add(w("基线窗口", "Baseline window"), f"{a.window_start} – {a.window_end}")
     summary.add(w("工单数", "Tickets"), f"{a.tickets:,}")
     summary.add(w("发现问题", "Problems found"), str(len(a.problems)))
     summary.add(w("数据指纹", "Data fingerprint"), a.data_fingerprint[:16])
-    base = Section("baseline", w("KPI 基线", "KPI baseline"),
-                   [w("指标", "KPI"), w("基线值", "Baseline"), w("基准值", "Benchmark"),
-                    w("基准来源", "Benchmark source"), w("差距", "Gap"), w("前三月", "First 3 months"),
-                    w("后三月", "Last 3 months"), w("恶化", "Deteriorated")],
-                   ["text", "num1", "num1", "text", "num1", "num1", "num1", "text"])
+    base = Section(
+        "baseline",
+        w("KPI 基线", "KPI baseline"),
+        [
+            w("指标", "KPI"),
+            w("基线值", "Baseline"),
+            w("基准值", "Benchmark"),
+            w("基准来源", "Benchmark source"),
+            w("差距", "Gap"),
+            w("前三月", "First 3 months"),
+            w("后三月", "Last 3 months"),
+            w("恶化", "Deteriorated"),
+        ],
+        ["text", "num1", "num1", "text", "num1", "num1", "num1", "text"],
+    )
     for b in a.baseline:
-        base.add(w.text(KPIS[b.kpi].label), kv(b.kpi, b.value), kv(b.kpi, b.benchmark),
-                 b.benchmark_source, kv(b.kpi, b.gap), kv(b.kpi, b.early), kv(b.kpi, b.late),
-                 w("是", "yes") if b.deteriorated else w("否", "no"))
-    problems = Section("problems", w("问题清单", "Problems"),
-                       [w("编号", "ID"), w("问题", "Problem"), w("指标", "KPI"),
-                        w("根因类别", "Root cause"), w("维度", "Dimension"), w("细分", "Segment"),
-                        w("证据", "Evidence"), w("置信度", "Confidence"), w("影响", "Impact"),
-                        w("可行性", "Feasibility"), w("象限", "Quadrant"), w("优先级", "Priority"),
-                        w("建议策略", "Strategy")],
-                       ["text", "text", "text", "text", "text", "text", "text", "pct", "num2",
-                        "num2", "int", "int", "text"])
+        base.add(
+            w.text(KPIS[b.kpi].label),
+            kv(b.kpi, b.value),
+            kv(b.kpi, b.benchmark),
+            b.benchmark_source,
+            kv(b.kpi, b.gap),
+            kv(b.kpi, b.early),
+            kv(b.kpi, b.late),
+            w("是", "yes") if b.deteriorated else w("否", "no"),
+        )
+    problems = Section(
+        "problems",
+        w("问题清单", "Problems"),
+        [
+            w("编号", "ID"),
+            w("问题", "Problem"),
+            w("指标", "KPI"),
+            w("根因类别", "Root cause"),
+            w("维度", "Dimension"),
+            w("细分", "Segment"),
+            w("证据", "Evidence"),
+            w("置信度", "Confidence"),
+            w("影响", "Impact"),
+            w("可行性", "Feasibility"),
+            w("象限", "Quadrant"),
+            w("优先级", "Priority"),
+            w("建议策略", "Strategy"),
+        ],
+        [
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "pct",
+            "num2",
+            "num2",
+            "int",
+            "int",
+            "text",
+        ],
+    )
     for p in a.problems:
-        problems.add(p.id, w.text(p.title), w.text(KPIS[p.kpi].label),
-                     w.text(CATEGORY[p.category.value]), p.dimension, p.segment,
-                     "；".join(w.text(e.text) for e in p.evidence), p.confidence, p.impact,
-                     p.feasibility, p.quadrant, p.priority, p.strategy)
-    drivers = Section("drivers", w("差距贡献分解", "Gap drivers"),
-                      [w("指标", "KPI"), w("维度", "Dimension"), w("细分", "Segment"),
-                       w("工单数", "Tickets"), w("占比", "Share"), w("细分值", "Segment value"),
-                       w("差距贡献", "Share of gap")],
-                      ["text", "text", "text", "int", "pct", "num1", "pct"])
+        problems.add(
+            p.id,
+            w.text(p.title),
+            w.text(KPIS[p.kpi].label),
+            w.text(CATEGORY[p.category.value]),
+            p.dimension,
+            p.segment,
+            "；".join(w.text(e.text) for e in p.evidence),
+            p.confidence,
+            p.impact,
+            p.feasibility,
+            p.quadrant,
+            p.priority,
+            p.strategy,
+        )
+    drivers = Section(
+        "drivers",
+        w("差距贡献分解", "Gap drivers"),
+        [
+            w("指标", "KPI"),
+            w("维度", "Dimension"),
+            w("细分", "Segment"),
+            w("工单数", "Tickets"),
+            w("占比", "Share"),
+            w("细分值", "Segment value"),
+            w("差距贡献", "Share of gap"),
+        ],
+        ["text", "text", "text", "int", "pct", "num1", "pct"],
+    )
     for kpi_name, segments in a.drivers.items():
         for s in [s for s in segments if s.dimension != "agent"][:12]:
-            drivers.add(w.text(KPIS[kpi_name].label), s.dimension, s.value, s.tickets, s.share,
-                        kv(kpi_name, s.kpi_value), s.contribution)
+            drivers.add(
+                w.text(KPIS[kpi_name].label),
+                s.dimension,
+                s.value,
+                s.tickets,
+                s.share,
+                kv(kpi_name, s.kpi_value),
+                s.contribution,
+            )
     return [summary, base, problems, drivers]
 
 
 def target_sections(a: TargetList, w: Words, programme: Programme) -> list[Section]:
     depts = _departments(programme, w)
-    targets = Section("targets", w("目标清单", "Targets"),
-                      [w("编号", "ID"), w("指标", "KPI"), w("维度", "Dimension"),
-                       w("基线", "Baseline"), w("目标", "Target"), w("单位", "Unit"),
-                       w("方向", "Direction"), w("截止日期", "Deadline"),
-                       w("责任部门", "Owner"), w("对应问题", "Problems"),
-                       w("战略目标", "Objective"), w("设定规则", "Rule"), "S", "M", "A", "R", "T",
-                       w("未通过项", "SMART failures")],
-                      ["text", "text", "text", "num1", "num1", "text", "text", "date", "text",
-                       "text", "text", "text", "text", "text", "text", "text", "text", "text"])
-    subs = Section("subtargets", w("部门子目标", "Department sub-targets"),
-                   [w("目标", "Target"), w("指标", "KPI"), w("部门", "Department"),
-                    w("部门基线", "Baseline"), w("部门目标", "Sub-target"),
-                    w("量占比", "Volume share")],
-                   ["text", "text", "text", "num1", "num1", "pct"])
+    targets = Section(
+        "targets",
+        w("目标清单", "Targets"),
+        [
+            w("编号", "ID"),
+            w("指标", "KPI"),
+            w("维度", "Dimension"),
+            w("基线", "Baseline"),
+            w("目标", "Target"),
+            w("单位", "Unit"),
+            w("方向", "Direction"),
+            w("截止日期", "Deadline"),
+            w("责任部门", "Owner"),
+            w("对应问题", "Problems"),
+            w("战略目标", "Objective"),
+            w("设定规则", "Rule"),
+            "S",
+            "M",
+            "A",
+            "R",
+            "T",
+            w("未通过项", "SMART failures"),
+        ],
+        [
+            "text",
+            "text",
+            "text",
+            "num1",
+            "num1",
+            "text",
+            "text",
+            "date",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+        ],
+    )
+    subs = Section(
+        "subtargets",
+        w("部门子目标", "Department sub-targets"),
+        [
+            w("目标", "Target"),
+            w("指标", "KPI"),
+            w("部门", "Department"),
+            w("部门基线", "Baseline"),
+            w("部门目标", "Sub-target"),
+            w("量占比", "Volume share"),
+        ],
+        ["text", "text", "text", "num1", "num1", "pct"],
+    )
     for t in a.targets:
         mark = {True: "✓", False: "✗"}
-        direction = w("越低越好", "lower is better") if t.direction.value == "lower" \
+        direction = (
+            w("越低越好", "lower is better")
+            if t.direction.value == "lower"
             else w("越高越好", "higher is better")
-        targets.add(t.id, w.text(KPIS[t.kpi].label), w.text(DIMENSION[t.dimension.value]),
-                    kv(t.kpi, t.baseline), kv(t.kpi, t.target), t.unit, direction, t.deadline,
-                    depts.get(t.owner_department, t.owner_department), ", ".join(t.problem_ids),
-                    w.text(t.objective), w.text(t.rule), mark[t.smart.specific],
-                    mark[t.smart.measurable], mark[t.smart.achievable], mark[t.smart.relevant],
-                    mark[t.smart.time_bound], "；".join(w.text(f) for f in t.smart.failures))
+        )
+        targets.add(
+            t.id,
+            w.text(KPIS[t.kpi].label),
+            w.text(DIMENSION[t.dimension.value]),
+            kv(t.kpi, t.baseline),
+            kv(t.kpi, t.target),
+            t.unit,
+            direction,
+            t.deadline,
+            depts.get(t.owner_department, t.owner_department),
+            ", ".join(t.problem_ids),
+            w.text(t.objective),
+            w.text(t.rule),
+            mark[t.smart.specific],
+            mark[t.smart.measurable],
+            mark[t.smart.achievable],
+            mark[t.smart.relevant],
+            mark[t.smart.time_bound],
+            "；".join(w.text(f) for f in t.smart.failures),
+        )
         for s in t.sub_targets:
-            subs.add(t.id, w.text(KPIS[t.kpi].label), depts.get(s.department, s.department),
-                     kv(t.kpi, s.baseline), kv(t.kpi, s.target), s.volume_share)
+            subs.add(
+                t.id,
+                w.text(KPIS[t.kpi].label),
+                depts.get(s.department, s.department),
+                kv(t.kpi, s.baseline),
+                kv(t.kpi, s.target),
+                s.volume_share,
+            )
     return [targets, subs]
 
 
 def plan_sections(a: ImplementationPlan, w: Words, programme: Programme) -> list[Section]:
     depts = _departments(programme, w)
-    strategies = Section("strategies", w("策略", "Strategies"),
-                         [w("策略", "Strategy"), w("根因类别", "Root cause"), w("说明", "Description"),
-                          w("对应问题", "Problems"), w("对应目标", "Targets")],
-                         ["text"] * 5)
+    strategies = Section(
+        "strategies",
+        w("策略", "Strategies"),
+        [
+            w("策略", "Strategy"),
+            w("根因类别", "Root cause"),
+            w("说明", "Description"),
+            w("对应问题", "Problems"),
+            w("对应目标", "Targets"),
+        ],
+        ["text"] * 5,
+    )
     for s in a.strategies:
-        strategies.add(w.text(s.name), w.text(CATEGORY[s.category.value]), w.text(s.description),
-                       ", ".join(s.problem_ids), ", ".join(s.target_ids))
-    tasks = Section("tasks", w("任务", "Tasks"),
-                    [w("任务编号", "Task ID"), w("任务", "Task"), w("负责部门", "Department"),
-                     w("角色", "Role"), w("开始", "Start"), w("结束", "End"),
-                     w("工作日", "Working days"), w("前置任务", "Depends on"),
-                     w("资源", "Resources"), w("验收标准", "Acceptance"),
-                     w("关键路径", "Critical"), w("浮动天数", "Slack")],
-                    ["text", "text", "text", "text", "date", "date", "int", "text", "text",
-                     "text", "text", "int"])
+        strategies.add(
+            w.text(s.name),
+            w.text(CATEGORY[s.category.value]),
+            w.text(s.description),
+            ", ".join(s.problem_ids),
+            ", ".join(s.target_ids),
+        )
+    tasks = Section(
+        "tasks",
+        w("任务", "Tasks"),
+        [
+            w("任务编号", "Task ID"),
+            w("任务", "Task"),
+            w("负责部门", "Department"),
+            w("角色", "Role"),
+            w("开始", "Start"),
+            w("结束", "End"),
+            w("工作日", "Working days"),
+            w("前置任务", "Depends on"),
+            w("资源", "Resources"),
+            w("验收标准", "Acceptance"),
+            w("关键路径", "Critical"),
+            w("浮动天数", "Slack"),
+        ],
+        [
+            "text",
+            "text",
+            "text",
+            "text",
+            "date",
+            "date",
+            "int",
+            "text",
+            "text",
+            "text",
+            "text",
+            "int",
+        ],
+    )
     for t in a.tasks:
-        tasks.add(t.id, w.text(t.name), depts.get(t.department, t.department), t.role, t.start,
-                  t.end, t.working_days, ", ".join(t.depends_on), w.text(t.resources),
-                  w.text(t.acceptance), w("是", "yes") if t.critical else "", t.slack_days)
-    return [strategies, tasks]
+        tasks.add(
+            t.id,
+            w.text(t.name),
+            depts.get(t.department, t.department),
+            t.role,
+            t.start,
+            t.end,
+            t.working_days,
+            ", ".join(t.depends_on),
+            w.text(t.resources),
+            w.text(t.acceptance),
+            w("是", "yes") if t.critical else "",
+            t.slack_days,
+        )
+    departments, cells = raci_matrix(a)
+    raci = Section(
+        "raci",
+        w("责任矩阵", "RACI"),
+        [w("任务", "Task"), *(depts.get(d, d) for d in departments)],
+        ["text"] * (len(departments) + 1),
+        note=w(
+            "R 执行、A 负责（每项任务恰有一个）、C 咨询、I 知会",
+            "R responsible, A accountable (exactly one per task), C consulted, I informed",
+        ),
+    )
+    for t in a.tasks:
+        raci.add(f"{t.id} {w.text(t.name)}", *(cells[t.id].get(d, "") for d in departments))
+    return [strategies, tasks, raci]
 
 
 def raci_matrix(a: ImplementationPlan) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -159,94 +374,174 @@ def raci_matrix(a: ImplementationPlan) -> tuple[list[str], dict[str, dict[str, s
 
 
 def execution_sections(a: ExecutionReport, w: Words, programme: Programme) -> list[Section]:
-    progress = Section("progress", w("执行进度", "Progress"),
-                       [w("任务", "Task"), w("计划完成", "Planned"), w("实际完成", "Reported"),
-                        w("状态", "Status"), w("填报日期", "Reported on"), w("备注", "Note")],
-                       ["text", "num1", "num1", "text", "date", "text"])
+    progress = Section(
+        "progress",
+        w("执行进度", "Progress"),
+        [
+            w("任务", "Task"),
+            w("计划完成", "Planned"),
+            w("实际完成", "Reported"),
+            w("状态", "Status"),
+            w("填报日期", "Reported on"),
+            w("备注", "Note"),
+        ],
+        ["text", "num1", "num1", "text", "date", "text"],
+    )
     for p in a.progress:
-        progress.add(p.task_id, p.planned_pct, p.actual_pct, w.text(STATUS[p.status]),
-                     p.reported_on, p.note)
+        progress.add(
+            p.task_id, p.planned_pct, p.actual_pct, w.text(STATUS[p.status]), p.reported_on, p.note
+        )
     progress.note = w(f"截至 {a.as_of}，进度绩效指数 SPI = ", f"As of {a.as_of}, SPI = ") + (
-        "—" if a.spi is None else f"{a.spi:.2f}")
-    trajectory = Section("trajectory", w("KPI 轨迹", "KPI trajectory"),
-                         [w("目标", "Target"), w("指标", "KPI"), w("月份", "Month"),
-                          w("实际", "Actual"), w("计划路径", "Planned path")],
-                         ["text", "text", "date", "num1", "num1"])
+        "—" if a.spi is None else f"{a.spi:.2f}"
+    )
+    trajectory = Section(
+        "trajectory",
+        w("KPI 轨迹", "KPI trajectory"),
+        [
+            w("目标", "Target"),
+            w("指标", "KPI"),
+            w("月份", "Month"),
+            w("实际", "Actual"),
+            w("计划路径", "Planned path"),
+        ],
+        ["text", "text", "date", "num1", "num1"],
+    )
     for tr in a.trajectories:
         for pt in tr.points:
-            trajectory.add(tr.target_id, w.text(KPIS[tr.kpi].label), pt.period,
-                           kv(tr.kpi, pt.actual), kv(tr.kpi, pt.planned))
+            trajectory.add(
+                tr.target_id,
+                w.text(KPIS[tr.kpi].label),
+                pt.period,
+                kv(tr.kpi, pt.actual),
+                kv(tr.kpi, pt.planned),
+            )
     sections = [progress, trajectory]
     if a.pilot is not None:
-        p = a.pilot
-        pilot = Section("pilot", w("试点效果评估", "Pilot evaluation"),
-                        [w("项目", "Item"), w("内容", "Value")], ["text", "text"])
-        scope = ", ".join(f"{k}={v}" for k, v in p.scope.items())
-        pilot.add(w("试点", "Pilot"), w.text(p.name))
+        pr = a.pilot
+        pilot = Section(
+            "pilot",
+            w("试点效果评估", "Pilot evaluation"),
+            [w("项目", "Item"), w("内容", "Value")],
+            ["text", "text"],
+        )
+        scope = ", ".join(f"{k}={v}" for k, v in pr.scope.items())
+        pilot.add(w("试点", "Pilot"), w.text(pr.name))
         pilot.add(w("范围", "Scope"), scope)
-        pilot.add(w("期间", "Period"), f"{p.start} – {p.end}")
-        pilot.add(w("指标（单票均值）", "KPI (per-ticket mean)"), w.text(KPIS[p.kpi].label))
-        for label, value in ((w("试点前", "Pilot before"), p.pilot_before),
-                             (w("试点后", "Pilot after"), p.pilot_after),
-                             (w("对照前", "Control before"), p.control_before),
-                             (w("对照后", "Control after"), p.control_after),
-                             (w("效应（双重差分）", "Effect (diff-in-diff)"), p.effect),
-                             (w("95% 置信区间下限", "95% CI low"), p.ci_low),
-                             (w("95% 置信区间上限", "95% CI high"), p.ci_high)):
+        pilot.add(w("期间", "Period"), f"{pr.start} – {pr.end}")
+        pilot.add(w("指标（单票均值）", "KPI (per-ticket mean)"), w.text(KPIS[pr.kpi].label))
+        for label, value in (
+            (w("试点前", "Pilot before"), pr.pilot_before),
+            (w("试点后", "Pilot after"), pr.pilot_after),
+            (w("对照前", "Control before"), pr.control_before),
+            (w("对照后", "Control after"), pr.control_after),
+            (w("效应（双重差分）", "Effect (diff-in-diff)"), pr.effect),
+            (w("95% 置信区间下限", "95% CI low"), pr.ci_low),
+            (w("95% 置信区间上限", "95% CI high"), pr.ci_high),
+        ):
             pilot.add(label, "—" if value is None else f"{value:,.3f}")
-        pilot.add(w("p 值", "p-value"), "—" if p.p_value is None else f"{p.p_value:.2g}")
-        pilot.add(w("工单数（试点/对照）", "Tickets (pilot/control)"),
-                  f"{p.tickets_pilot:,} / {p.tickets_control:,}")
-        pilot.add(w("结论", "Verdict"), w.text(VERDICT[p.verdict]))
+        pilot.add(w("p 值", "p-value"), "—" if pr.p_value is None else f"{pr.p_value:.2g}")
+        pilot.add(
+            w("工单数（试点/对照）", "Tickets (pilot/control)"),
+            f"{pr.tickets_pilot:,} / {pr.tickets_control:,}",
+        )
+        pilot.add(w("结论", "Verdict"), w.text(VERDICT[pr.verdict]))
         sections.append(pilot)
     return sections
 
 
 def evaluation_sections(a: EvaluationReport, w: Words, programme: Programme) -> list[Section]:
-    results = Section("achievement", w("目标达成", "Achievement"),
-                      [w("目标", "Target"), w("指标", "KPI"), w("基线", "Baseline"),
-                       w("目标值", "Target"), w("实际", "Actual"), w("达成率", "Achievement"),
-                       w("达成率（展示上限 150%）", "Achievement (display, max 150%)"),
-                       w("达成", "Met")],
-                      ["text", "text", "num1", "num1", "num1", "pct", "pct", "text"])
+    results = Section(
+        "achievement",
+        w("目标达成", "Achievement"),
+        [
+            w("目标", "Target"),
+            w("指标", "KPI"),
+            w("基线", "Baseline"),
+            w("目标值", "Target"),
+            w("实际", "Actual"),
+            w("达成率", "Achievement"),
+            w("达成率（展示上限 150%）", "Achievement (display, max 150%)"),
+            w("达成", "Met"),
+        ],
+        ["text", "text", "num1", "num1", "num1", "pct", "pct", "text"],
+    )
     for r in a.results:
-        results.add(r.target_id, w.text(KPIS[r.kpi].label), kv(r.kpi, r.baseline),
-                    kv(r.kpi, r.target), kv(r.kpi, r.actual), r.achievement,
-                    r.achievement_display, "✓" if r.met else "✗")
-    results.note = w(f"改进前 {a.before_start} – {a.before_end}；改进后 {a.after_start} – "
-                     f"{a.after_end}", f"Before {a.before_start} – {a.before_end}; after "
-                     f"{a.after_start} – {a.after_end}")
-    customer = Section("customer", w("客户验证", "Customer verification"),
-                       [w("指标", "KPI"), w("改进前", "Before"), w("改进后", "After"),
-                        w("改善", "Improved")], ["text", "num1", "num1", "text"])
+        results.add(
+            r.target_id,
+            w.text(KPIS[r.kpi].label),
+            kv(r.kpi, r.baseline),
+            kv(r.kpi, r.target),
+            kv(r.kpi, r.actual),
+            r.achievement,
+            r.achievement_display,
+            "✓" if r.met else "✗",
+        )
+    results.note = w(
+        f"改进前 {a.before_start} – {a.before_end}；改进后 {a.after_start} – {a.after_end}",
+        f"Before {a.before_start} – {a.before_end}; after {a.after_start} – {a.after_end}",
+    )
+    customer = Section(
+        "customer",
+        w("客户验证", "Customer verification"),
+        [w("指标", "KPI"), w("改进前", "Before"), w("改进后", "After"), w("改善", "Improved")],
+        ["text", "num1", "num1", "text"],
+    )
     for c in a.customer:
-        customer.add(w.text(KPIS[c.kpi].label), kv(c.kpi, c.before), kv(c.kpi, c.after),
-                     "—" if c.improved is None else "✓" if c.improved else "✗")
-    rating = Section("rating", w("综合效果评定", "Overall rating"), [w("项目", "Item"),
-                     w("内容", "Value")], ["text", "text"])
+        customer.add(
+            w.text(KPIS[c.kpi].label),
+            kv(c.kpi, c.before),
+            kv(c.kpi, c.after),
+            "—" if c.improved is None else "✓" if c.improved else "✗",
+        )
+    rating = Section(
+        "rating",
+        w("综合效果评定", "Overall rating"),
+        [w("项目", "Item"), w("内容", "Value")],
+        ["text", "text"],
+    )
     rating.add(w("综合得分", "Score"), f"{a.score:.1f}")
     rating.add(w("等级", "Grade"), a.grade)
     rating.add(w("结论", "Outcome"), w.text(OUTCOME[a.outcome]))
-    rating.add(w("执行纪律（任务完成率）", "Execution discipline (tasks done)"),
-               f"{a.execution_discipline:.0%}")
-    rating.add(w("权重", "Weights"), w("目标达成 50% / 客户验证 30% / 执行 20%",
-                                      "targets 50% / customers 30% / execution 20%"))
+    rating.add(
+        w("执行纪律（任务完成率）", "Execution discipline (tasks done)"),
+        f"{a.execution_discipline:.0%}",
+    )
+    rating.add(
+        w("权重", "Weights"),
+        w("目标达成 50% / 客户验证 30% / 执行 20%", "targets 50% / customers 30% / execution 20%"),
+    )
     return [results, customer, rating]
 
 
 def optimisation_sections(a: OptimisationReport, w: Words, programme: Programme) -> list[Section]:
-    standard = Section("standardise", w("标准化", "Standardise"),
-                       [w("策略", "Strategy"), w("服务标准", "Service standard"),
-                        w("对应目标", "Targets"), w("依据", "Evidence")], ["text"] * 4)
+    standard = Section(
+        "standardise",
+        w("标准化", "Standardise"),
+        [
+            w("策略", "Strategy"),
+            w("服务标准", "Service standard"),
+            w("对应目标", "Targets"),
+            w("依据", "Evidence"),
+        ],
+        ["text"] * 4,
+    )
     for m in a.standardise:
-        standard.add(w.text(m.name), w.text(m.standard), ", ".join(m.target_ids),
-                     w.text(m.evidence))
-    carry = Section("carryover", w("遗留事项（转入下一周期）", "Carry-over to the next cycle"),
-                    [w("类型", "Kind"), w("对象", "Reference"), w("指标", "KPI"),
-                     w("说明", "Reason")], ["text"] * 4)
+        standard.add(
+            w.text(m.name), w.text(m.standard), ", ".join(m.target_ids), w.text(m.evidence)
+        )
+    carry = Section(
+        "carryover",
+        w("遗留事项（转入下一周期）", "Carry-over to the next cycle"),
+        [w("类型", "Kind"), w("对象", "Reference"), w("指标", "KPI"), w("说明", "Reason")],
+        ["text"] * 4,
+    )
     for c in a.carry_over:
-        carry.add(w.text(CARRY[c.kind]), c.ref, w.text(KPIS[c.kpi].label) if c.kpi else "",
-                  w.text(c.reason))
+        carry.add(
+            w.text(CARRY[c.kind]),
+            c.ref,
+            w.text(KPIS[c.kpi].label) if c.kpi else "",
+            w.text(c.reason),
+        )
     lessons = Section("lessons", w("经验教训", "Lessons"), [w("经验", "Lesson")], ["text"])
     for lesson in a.lessons:
         lessons.add(w.text(lesson))
@@ -256,7 +551,13 @@ def optimisation_sections(a: OptimisationReport, w: Words, programme: Programme)
 def sections_for(artifact: Artifact, locale: Locale, programme: Programme) -> list[Section]:
     """The report sections of any stage artifact."""
     w = Words(locale)
-    builders = {DiagnosisReport: diagnosis_sections, TargetList: target_sections,
-                ImplementationPlan: plan_sections, ExecutionReport: execution_sections,
-                EvaluationReport: evaluation_sections, OptimisationReport: optimisation_sections}
-    return builders[type(artifact)](artifact, w, programme)  # type: ignore[operator]
+    builders = {
+        DiagnosisReport: diagnosis_sections,
+        TargetList: target_sections,
+        ImplementationPlan: plan_sections,
+        ExecutionReport: execution_sections,
+        EvaluationReport: evaluation_sections,
+        OptimisationReport: optimisation_sections,
+    }
+    sections: list[Section] = builders[type(artifact)](artifact, w, programme)  # type: ignore[operator]
+    return sections

@@ -16,15 +16,19 @@ from improve.reports.charts import charts_for
 from improve.reports.content import sections_for
 from improve.reports.sections import Val, Words, display
 
-STAGE_NAMES = {Stage.DIAGNOSE: Text(zh="全面诊断", en="Diagnose"),
-               Stage.TARGET: Text(zh="目标设定", en="Target"),
-               Stage.DESIGN: Text(zh="方案设计", en="Design"),
-               Stage.EXECUTE: Text(zh="执行落地", en="Execute"),
-               Stage.EVALUATE: Text(zh="效果评估", en="Evaluate"),
-               Stage.OPTIMISE: Text(zh="持续优化", en="Optimise")}
-STATUS_NAMES = {"pending": Text(zh="待审批", en="pending approval"),
-                "approved": Text(zh="已批准", en="approved"),
-                "rejected": Text(zh="已驳回", en="rejected")}
+STAGE_NAMES = {
+    Stage.DIAGNOSE: Text(zh="全面诊断", en="Diagnose"),
+    Stage.TARGET: Text(zh="目标设定", en="Target"),
+    Stage.DESIGN: Text(zh="方案设计", en="Design"),
+    Stage.EXECUTE: Text(zh="执行落地", en="Execute"),
+    Stage.EVALUATE: Text(zh="效果评估", en="Evaluate"),
+    Stage.OPTIMISE: Text(zh="持续优化", en="Optimise"),
+}
+STATUS_NAMES = {
+    "pending": Text(zh="待审批", en="pending approval"),
+    "approved": Text(zh="已批准", en="approved"),
+    "rejected": Text(zh="已驳回", en="rejected"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,12 @@ class NavLink:
 
 @cache
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("improve.reports", "templates"),
-                       autoescape=select_autoescape(["html"]), trim_blocks=True,
-                       lstrip_blocks=True)
+    return Environment(
+        loader=PackageLoader("improve.reports", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _nav(stages: list[Stage], w: Words) -> list[NavLink]:
@@ -51,9 +58,15 @@ def _lang(locale: Locale) -> str:
     return "zh-CN" if locale == "zh-CN" else "en"
 
 
-def render_page(artifact: Artifact, *, locale: Locale, programme: Programme,
-                ref: ArtifactRef | None = None, status: str | None = None,
-                stages: list[Stage] | None = None) -> str:
+def render_page(
+    artifact: Artifact,
+    *,
+    locale: Locale,
+    programme: Programme,
+    ref: ArtifactRef | None = None,
+    status: str | None = None,
+    stages: list[Stage] | None = None,
+) -> str:
     """The stage's HTML page: charts, then one table per section."""
     w = Words(locale)
     stage: Stage = artifact.stage  # type: ignore[attr-defined]
@@ -63,40 +76,93 @@ def render_page(artifact: Artifact, *, locale: Locale, programme: Programme,
     if status:
         meta += f" · {w.text(STATUS_NAMES.get(status, Text(zh=status, en=status)))}"
     if artifact.derived_from:
-        meta += " · " + w("来源", "derived from") + ": " + ", ".join(
-            f"{r.artifact_id} v{r.version}" for r in artifact.derived_from)
-    sections = [{
-        "key": s.key, "title": s.title, "headers": s.headers, "note": s.note,
-        "rows": [[{"text": display(v, f), "num": (v.fmt if isinstance(v, Val) else f) not in
-                   ("text", "date")} for v, f in zip(row, s.formats, strict=True)]
-                 for row in s.rows],
-    } for s in sections_for(artifact, locale, programme)]
-    return _environment().get_template("stage.html").render(
-        lang=_lang(locale), title=w.text(ARTIFACT_TITLES[stage]),
-        subtitle=f"{w.text(programme.name)} · {artifact.cycle}", meta=meta,
-        nav=_nav(stages or list(Stage), w), current=stage.value,
-        index_label=w("总览", "Overview"), charts=charts_for(artifact, w), sections=sections)
+        meta += (
+            " · "
+            + w("来源", "derived from")
+            + ": "
+            + ", ".join(f"{r.artifact_id} v{r.version}" for r in artifact.derived_from)
+        )
+    sections = [
+        {
+            "key": s.key,
+            "title": s.title,
+            "headers": s.headers,
+            "note": s.note,
+            "rows": [
+                [
+                    {
+                        "text": display(v, f),
+                        "num": (v.fmt if isinstance(v, Val) else f) not in ("text", "date"),
+                    }
+                    for v, f in zip(row, s.formats, strict=True)
+                ]
+                for row in s.rows
+            ],
+        }
+        for s in sections_for(artifact, locale, programme)
+    ]
+    return (
+        _environment()
+        .get_template("stage.html")
+        .render(
+            lang=_lang(locale),
+            title=w.text(ARTIFACT_TITLES[stage]),
+            subtitle=f"{w.text(programme.name)} · {artifact.cycle}",
+            meta=meta,
+            nav=_nav(stages or list(Stage), w),
+            current=stage.value,
+            index_label=w("总览", "Overview"),
+            charts=charts_for(artifact, w),
+            sections=sections,
+        )
+    )
 
 
-def render_index(*, programme: Programme, cycle_key: str, locale: Locale,
-                 present: Mapping[Stage, tuple[ArtifactRef | None, str | None]]) -> str:
+def render_index(
+    *,
+    programme: Programme,
+    cycle_key: str,
+    locale: Locale,
+    present: Mapping[Stage, tuple[ArtifactRef | None, str | None]],
+) -> str:
     """The cycle's index: every stage, its page and workbook, version and approval status."""
     w = Words(locale)
     rows = []
     for s in Stage:
         ref, status = present.get(s, (None, None))
-        rows.append({
-            "stage": w.text(STAGE_NAMES[s]), "title": w.text(ARTIFACT_TITLES[s]),
-            "present": s in present, "page": f"{s.value}.html", "book": f"{s.value}.xlsx",
-            "artifact_id": ref.artifact_id if ref else w("尚未生成", "not produced yet"),
-            "version": f"v{ref.version}" if ref else "—",
-            "status": w.text(STATUS_NAMES[status]) if status in STATUS_NAMES else "—",
-        })
-    return _environment().get_template("index.html").render(
-        lang=_lang(locale), title=w("改进周期总览", "Improvement cycle overview"),
-        subtitle=f"{w.text(programme.name)} · {cycle_key} · " + w("负责人", "owner") +
-        f" {programme.owner}", nav=_nav([s for s in Stage if s in present], w), current="index",
-        index_label=w("总览", "Overview"), stages_label=w("六个阶段", "The six stages"),
-        headers=[w("阶段", "Stage"), w("报告", "Report"), w("工作簿", "Workbook"),
-                 w("产物编号", "Artifact"), w("版本", "Version"), w("状态", "Status")],
-        rows=rows)
+        rows.append(
+            {
+                "stage": w.text(STAGE_NAMES[s]),
+                "title": w.text(ARTIFACT_TITLES[s]),
+                "present": s in present,
+                "page": f"{s.value}.html",
+                "book": f"{s.value}.xlsx",
+                "artifact_id": ref.artifact_id if ref else w("尚未生成", "not produced yet"),
+                "version": f"v{ref.version}" if ref else "—",
+                "status": w.text(STATUS_NAMES[status]) if status in STATUS_NAMES else "—",
+            }
+        )
+    return (
+        _environment()
+        .get_template("index.html")
+        .render(
+            lang=_lang(locale),
+            title=w("改进周期总览", "Improvement cycle overview"),
+            subtitle=f"{w.text(programme.name)} · {cycle_key} · "
+            + w("负责人", "owner")
+            + f" {programme.owner}",
+            nav=_nav([s for s in Stage if s in present], w),
+            current="index",
+            index_label=w("总览", "Overview"),
+            stages_label=w("六个阶段", "The six stages"),
+            headers=[
+                w("阶段", "Stage"),
+                w("报告", "Report"),
+                w("工作簿", "Workbook"),
+                w("产物编号", "Artifact"),
+                w("版本", "Version"),
+                w("状态", "Status"),
+            ],
+            rows=rows,
+        )
+    )

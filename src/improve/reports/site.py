@@ -39,23 +39,32 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.replace(tmp, path)
+        tmp.replace(path)
     except OSError as exc:
-        raise ReportError(f"cannot write {path}: {exc}; check the folder's permissions and "
-                          "free space") from exc
+        raise ReportError(
+            f"cannot write {path}: {exc}; check the folder's permissions and free space"
+        ) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write UTF-8 text atomically."""
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_atomic(path, lambda tmp: _write_text(tmp, text))
 
 
 def _copy_plotly(out_dir: Path) -> None:
     target = out_dir / "plotly.min.js"
     if not target.exists() or not filecmp.cmp(PLOTLY_JS, target, shallow=False):
-        write_atomic(target, lambda tmp: shutil.copyfile(PLOTLY_JS, tmp))
+        write_atomic(target, lambda tmp: _copy(PLOTLY_JS, tmp))
 
 
 def write_cycle_reports(
@@ -78,11 +87,25 @@ def write_cycle_reports(
         workbooks[stage] = out_dir / f"{stage.value}.xlsx"
         write_atomic(workbooks[stage], lambda tmp, b=book: b.save(tmp))  # type: ignore[misc]
         pages[stage] = out_dir / f"{stage.value}.html"
-        write_text_atomic(pages[stage], render_page(
-            artifact, locale=locale, programme=programme, ref=ref, status=statuses.get(stage),
-            stages=present))
+        write_text_atomic(
+            pages[stage],
+            render_page(
+                artifact,
+                locale=locale,
+                programme=programme,
+                ref=ref,
+                status=statuses.get(stage),
+                stages=present,
+            ),
+        )
     index = out_dir / "index.html"
-    write_text_atomic(index, render_index(
-        programme=programme, cycle_key=cycle_key, locale=locale,
-        present={s: (artifacts[s][0], statuses.get(s)) for s in present}))
+    write_text_atomic(
+        index,
+        render_index(
+            programme=programme,
+            cycle_key=cycle_key,
+            locale=locale,
+            present={s: (artifacts[s][0], statuses.get(s)) for s in present},
+        ),
+    )
     return CycleReportPaths(index=index, workbooks=workbooks, pages=pages)

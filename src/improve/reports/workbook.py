@@ -17,11 +17,18 @@ from openpyxl.worksheet.worksheet import Worksheet
 from improve.domain.artifacts import ARTIFACT_TITLES, ImplementationPlan
 from improve.domain.base import Artifact, Locale
 from improve.domain.programme import Programme
-from improve.reports.content import raci_matrix, sections_for
+from improve.reports.content import sections_for
 from improve.reports.sections import Fmt, Section, Val, Words
 
-NUMBER_FORMATS: dict[Fmt, str] = {"text": "@", "int": "#,##0", "num1": "0.0", "num2": "0.00",
-                                  "num3": "0.000", "pct": "0.0%", "date": "yyyy-mm-dd"}
+NUMBER_FORMATS: dict[Fmt, str] = {
+    "text": "@",
+    "int": "#,##0",
+    "num1": "0.0",
+    "num2": "0.00",
+    "num3": "0.000",
+    "pct": "0.0%",
+    "date": "yyyy-mm-dd",
+}
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
@@ -29,6 +36,7 @@ BAR_FILL = PatternFill("solid", fgColor="5B9BD5")
 CRITICAL_FILL = PatternFill("solid", fgColor="C00000")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_WIDTH = 60
+HEADER_ROW = 4  # title, subtitle, a blank row, then the table
 
 
 def write_cell(ws: Worksheet, row: int, column: int, value: Any, fmt: Fmt = "text") -> Cell:
@@ -40,7 +48,7 @@ def write_cell(ws: Worksheet, row: int, column: int, value: Any, fmt: Fmt = "tex
         cell.value = value
         cell.data_type = "s"  # openpyxl would read '=...' as a formula
         if value.startswith(FORMULA_START):
-            cell.quotePrefix = True  # type: ignore[attr-defined]
+            cell.quotePrefix = True
     elif isinstance(value, bool):
         cell.value = value
     else:
@@ -67,7 +75,7 @@ def _title(ws: Worksheet, title: str, subtitle: str) -> None:
 
 def _section_sheet(ws: Worksheet, section: Section, title: str, subtitle: str) -> None:
     _title(ws, title, section.title + (f" — {subtitle}" if subtitle else ""))
-    header_row = 4
+    header_row = HEADER_ROW
     widths: dict[int, int] = {}
     for col, header in enumerate(section.headers, start=1):
         cell = write_cell(ws, header_row, col, header)
@@ -78,8 +86,15 @@ def _section_sheet(ws: Worksheet, section: Section, title: str, subtitle: str) -
         for col, (value, fmt) in enumerate(zip(row, section.formats, strict=True), start=1):
             write_cell(ws, r, col, value, fmt)
             shown = value.value if isinstance(value, Val) else value
-            widths[col] = max(widths[col], min(MAX_WIDTH, display_width(
-                shown.isoformat() if isinstance(shown, date) else str(shown or ""))))
+            widths[col] = max(
+                widths[col],
+                min(
+                    MAX_WIDTH,
+                    display_width(
+                        shown.isoformat() if isinstance(shown, date) else str(shown or "")
+                    ),
+                ),
+            )
     if section.note:
         write_cell(ws, header_row + len(section.rows) + 2, 1, section.note)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
@@ -95,8 +110,14 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def _gantt(ws: Worksheet, plan: ImplementationPlan, w: Words, title: str) -> None:
-    _title(ws, title, w("甘特图（每列一周，红色为关键路径，◆ 为里程碑）",
-                        "Gantt chart (a column per week; red = critical path; ◆ = milestone)"))
+    _title(
+        ws,
+        title,
+        w(
+            "甘特图（每列一周，红色为关键路径，◆ 为里程碑）",
+            "Gantt chart (a column per week; red = critical path; ◆ = milestone)",
+        ),
+    )
     first_monday = plan.start - timedelta(days=plan.start.weekday())
     weeks = []
     week = first_monday
@@ -108,8 +129,10 @@ def _gantt(ws: Worksheet, plan: ImplementationPlan, w: Words, title: str) -> Non
     for col, header in enumerate(fixed + [wk.strftime("%m-%d") for wk in weeks], start=1):
         cell = write_cell(ws, header_row, col, header)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-    milestones = {max((t for t in plan.tasks if t.strategy == s.key), key=lambda t: t.end).id
-                  for s in plan.strategies}
+    milestones = {
+        max((t for t in plan.tasks if t.strategy == s.key), key=lambda t: t.end).id
+        for s in plan.strategies
+    }
     widths = {1: 10, 2: 10, 3: 11, 4: 11}
     for r, task in enumerate(plan.tasks, start=header_row + 1):
         name = w.text(task.name)
@@ -131,32 +154,23 @@ def _gantt(ws: Worksheet, plan: ImplementationPlan, w: Words, title: str) -> Non
     ws.freeze_panes = ws.cell(row=header_row + 1, column=len(fixed) + 1)
 
 
-def _raci(ws: Worksheet, plan: ImplementationPlan, w: Words, title: str,
-          programme: Programme) -> None:
-    _title(ws, title, w("责任矩阵（R 执行、A 负责、C 咨询、I 知会）",
-                        "RACI matrix (Responsible, Accountable, Consulted, Informed)"))
-    departments, cells = raci_matrix(plan)
-    names = {d.key: w.text(d.name) for d in programme.departments}
-    header_row = 4
-    for col, header in enumerate([w("任务", "Task")] + [names.get(d, d) for d in departments],
-                                 start=1):
-        cell = write_cell(ws, header_row, col, header)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-    validation = DataValidation(type="list", formula1='"R,A,C,I,A/R"', allow_blank=True,
-                                showErrorMessage=True, errorTitle="RACI",
-                                error=w("请选择 R、A、C、I 或 A/R", "Choose R, A, C, I or A/R"))
+def _raci_validation(ws: Worksheet, section: Section, w: Words) -> None:
+    """Drop-down lists on the RACI cells, so an edited matrix keeps to R, A, C, I."""
+    validation = DataValidation(
+        type="list",
+        formula1='"R,A,C,I,A/R"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="RACI",
+        error=w("请选择 R、A、C、I 或 A/R", "Choose R, A, C, I or A/R"),
+    )
     ws.add_data_validation(validation)
-    for r, task in enumerate(plan.tasks, start=header_row + 1):
-        write_cell(ws, r, 1, f"{task.id} {w.text(task.name)}")
-        for c, dept in enumerate(departments, start=2):
-            cell = write_cell(ws, r, c, cells[task.id].get(dept, ""))
+    if section.rows and len(section.headers) > 1:
+        last = get_column_letter(len(section.headers))
+        validation.add(f"B{HEADER_ROW + 1}:{last}{HEADER_ROW + len(section.rows)}")
+    for row in ws.iter_rows(min_row=HEADER_ROW + 1, min_col=2):
+        for cell in row:
             cell.alignment = Alignment(horizontal="center")
-    if plan.tasks and departments:
-        last = get_column_letter(len(departments) + 1)
-        validation.add(f"B{header_row + 1}:{last}{header_row + len(plan.tasks)}")
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=2)
-    _fit_columns(ws, {1: max(display_width(f"{t.id} {w.text(t.name)}") for t in plan.tasks),
-                      **{c: 12 for c in range(2, len(departments) + 2)}})
 
 
 def build_workbook(artifact: Artifact, *, locale: Locale, programme: Programme) -> Workbook:
@@ -176,10 +190,10 @@ def build_workbook(artifact: Artifact, *, locale: Locale, programme: Programme) 
         else:
             ws = book.create_sheet(_sheet_name(section.title, used))
         _section_sheet(ws, section, title, subtitle)
+        if section.key == "raci":
+            _raci_validation(ws, section, w)
     if isinstance(artifact, ImplementationPlan):
         _gantt(book.create_sheet(_sheet_name(w("甘特图", "Gantt"), used)), artifact, w, title)
-        _raci(book.create_sheet(_sheet_name(w("责任矩阵", "RACI"), used)), artifact, w, title,
-              programme)
     book.properties.title = title
     book.properties.creator = "improve"
     return book

@@ -185,7 +185,7 @@ def _stored(row: ArtifactVersionRow) -> StoredArtifact:
             version=row.version,
             content_hash=row.content_hash,
         ),
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         artifact=artifact,
         created_at=row.created_at,
     )
