@@ -16,6 +16,7 @@ from improve.data.canonical import PROGRESS, SURVEYS, TICKETS, load_canonical
 from improve.data.sample import SampleFiles, write_sample_data
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from improve.stages.schedule import WorkCalendar, china_calendar
+from tests.chain import Chain, build_chain
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +68,15 @@ def sample_con(sample_root: Path, programme: Programme) -> Iterator[duckdb.DuckD
     load_canonical(con, PROGRESS, programme.data.progress, base_dir=sample_root)  # type: ignore[arg-type]
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def chain(
+    sample_con: duckdb.DuckDBPyConnection,
+    programme: Programme,
+    playbook: Playbook,
+    rules: RootCauseRules,
+    calendar: WorkCalendar,
+) -> Chain:
+    """The six stages chained on the sample data, computed once."""
+    return build_chain(sample_con, programme, playbook, rules, calendar)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.stages.conftest import Chain
+from tests.chain import Chain
 
 from improve.domain.base import RootCause
 from improve.domain.programme import Playbook, Programme, RootCauseRules

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.stages.conftest import Chain
+from tests.chain import Chain
 
 from improve.stages.evaluate import achievement, grade_of
 

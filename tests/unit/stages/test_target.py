@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from tests.unit.stages.conftest import Chain
+from tests.chain import Chain
 
 from improve.domain.artifacts import SmartCheck, Target
 from improve.domain.base import Dimension, Text

@@ -1,4 +1,4 @@
-"""The six stages chained on the sample data, computed once, with no store and no Prefect."""
+"""The six stages chained on the sample data with no store and no Prefect (test helper)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
-import pytest
 
 from improve.data.facts import (
     evaluation_facts,
@@ -57,8 +56,7 @@ class Chain:
     optimisation: OptimisationReport
 
 
-@pytest.fixture(scope="session")
-def chain(
+def build_chain(
     sample_con: duckdb.DuckDBPyConnection,
     programme: Programme,
     playbook: Playbook,
