@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from improve.domain.base import Locale
@@ -62,7 +63,9 @@ def handles_errors(func: F) -> F:
         except ImproveError as exc:
             if os.environ.get("IMPROVE_DEBUG"):
                 raise
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            err_console.print(
+                f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -275,8 +278,20 @@ def kpis(
         "backlog_end",
     ]
     table = Table(title=f"KPIs by {by.value}: {file.name}")
-    for col in ["period", *dim_list, *shown]:
-        table.add_column(col, justify="left" if col in ("period", *dim_list) else "right")
+    short = {
+        "volume": "tickets",
+        "frt_median_min": "FRT med",
+        "resolution_median_h": "res med h",
+        "fcr_rate": "FCR",
+        "reopen_rate": "reopen",
+        "csat_rate": "CSAT",
+        "complaint_rate": "complaint",
+        "backlog_end": "backlog",
+    }
+    for col in ["period", *dim_list]:
+        table.add_column(col, no_wrap=True)
+    for col in shown:
+        table.add_column(short[col], justify="right")
     for row in rows:
         cells = [str(row["period"]), *(str(row[d]) for d in dim_list)]
         for name in shown:

@@ -170,8 +170,10 @@ def ensure_cycle(*, session: Session, programme_key: str, cycle_key: str) -> int
     if found is not None:
         return found
     if session.get(ProgrammeRow, programme_key) is None:
-        raise NotFoundError(f"programme {programme_key!r} is not in the store; save its "
-                            "definition first (a stage run does)")
+        raise NotFoundError(
+            f"programme {programme_key!r} is not in the store; save its "
+            "definition first (a stage run does)"
+        )
     row = CycleRow(programme_key=programme_key, key=cycle_key)
     session.add(row)
     session.flush()

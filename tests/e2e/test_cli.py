@@ -1,0 +1,103 @@
+"""The `improve` command end to end: kpis, errors as one line, the stage gate with approve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from improve.cli.app import app
+from improve.config import demo_programme_path
+from improve.data.sample import SampleFiles
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.delenv("IMPROVE_DEBUG", raising=False)
+    monkeypatch.setenv("IMPROVE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return CliRunner()
+
+
+def test_kpis_prints_a_table(runner: CliRunner, sample_files: SampleFiles) -> None:
+    result = runner.invoke(app, ["kpis", str(sample_files.tickets), "--dims", "channel"])
+    assert result.exit_code == 0, result.output
+    assert "2025-01-01" in result.output and "web" in result.output
+
+
+def test_kpis_with_a_programme_adds_nps(
+    runner: CliRunner, sample_files: SampleFiles, sample_root: Path
+) -> None:
+    config = sample_root / "demo.yaml"
+    config.write_text(demo_programme_path().read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(
+        app, ["kpis", str(sample_files.tickets), "--config", str(config), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert all(r["nps"] is not None and -100 <= r["nps"] <= 100 for r in rows)
+
+
+def test_bad_input_is_one_red_line_and_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ticket_id,created_at,channel,category,team\n1,soon,web,c,t\n", encoding="utf-8")
+    result = runner.invoke(app, ["kpis", str(bad)])
+    assert result.exit_code == 1
+    assert "error:" in result.output and f"{bad}:2, column 'created_at'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_dimension_and_stage_are_refused(
+    runner: CliRunner, sample_files: SampleFiles
+) -> None:
+    result = runner.invoke(app, ["kpis", str(sample_files.tickets), "--dims", "colour"])
+    assert result.exit_code == 1 and "unknown dimension 'colour'" in result.output
+    result = runner.invoke(app, ["run", str(demo_programme_path()), "--stage", "plan"])
+    assert result.exit_code == 2
+
+
+def test_status_on_an_empty_store(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["status", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert "improve demo" in runner.invoke(app, ["status"]).output
+
+
+def _improve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "improve", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_run_stops_at_the_gate_until_approved(sample_root: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPROVE_", "PREFECT_"))}
+    env.update(
+        IMPROVE_DATABASE_URL=f"sqlite:///{tmp_path / 'gate.db'}",
+        IMPROVE_ARTIFACTS_DIR=str(tmp_path / "reports"),
+        PREFECT_HOME=str(tmp_path / ".prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    config = str(demo_programme_path())
+    first = _improve("run", config, "--data-root", str(sample_root), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Stage gate" in first.stdout and "demo/2026-H1/diagnose" in first.stdout
+
+    refused = _improve("approve", "demo/2026-H1/diagnose", "--as", "路人", env=env)
+    assert refused.returncode == 1 and "not an approver" in refused.stderr
+    approved = _improve("approve", "demo/2026-H1/diagnose", "--as", "王敏", env=env)
+    assert approved.returncode == 0 and "approved by 王敏" in approved.stdout
+
+    second = _improve("run", config, "--data-root", str(sample_root), "--stage", "target", env=env)
+    assert second.returncode == 0, second.stderr
+    status = json.loads(_improve("status", "--json", env=env).stdout)
+    assert [s["status"] for s in status[0]["stages"][:3]] == ["approved", "pending", None]
+    assert (tmp_path / "reports" / "demo" / "2026-H1" / "target.xlsx").exists()
