@@ -196,7 +196,7 @@ def approve(
     comment: Annotated[str | None, typer.Option(help="Comment, required to reject.")] = None,
 ) -> None:
     """Approve (or reject) a stage artifact version: the stage gate."""
-    from improve.settings import Settings
+    from improve.settings import load_settings
     from improve.storage import repository as repo
     from improve.storage.db import make_engine, migrate, session_factory
 
@@ -204,7 +204,7 @@ def approve(
         raise typer.BadParameter(
             "a rejection needs --comment saying what to change", param_hint="--comment"
         )
-    engine = make_engine(Settings().resolved_database_url)
+    engine = make_engine(load_settings().resolved_database_url)
     try:
         migrate(engine)
         with session_factory(engine)() as session, session.begin():
@@ -315,11 +315,11 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Programmes, cycles and each stage's latest artifact version and approval state."""
-    from improve.settings import Settings
+    from improve.settings import load_settings
     from improve.storage import repository as repo
     from improve.storage.db import make_engine, migrate, session_factory
 
-    engine = make_engine(Settings().resolved_database_url)
+    engine = make_engine(load_settings().resolved_database_url)
     try:
         migrate(engine)
         with session_factory(engine)() as session:

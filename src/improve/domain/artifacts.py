@@ -323,9 +323,9 @@ class EvaluationReport(Artifact):
 
     stage: Literal[Stage.EVALUATE] = Stage.EVALUATE
     before_start: date
-    before_end: date
+    before_end: date = Field(description="Last day of the baseline window (inclusive).")
     after_start: date
-    after_end: date
+    after_end: date = Field(description="Last day of the evaluation window (inclusive).")
     results: tuple[TargetResult, ...]
     customer: tuple[CustomerVerification, ...]
     execution_discipline: float = Field(ge=0, le=1, description="Share of tasks done on time.")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from improve.config import load_playbook, load_programme, load_rules
 from improve.domain.base import Locale
 from improve.domain.programme import Playbook, Programme, RootCauseRules
-from improve.settings import Settings
+from improve.settings import Settings, load_settings
 from improve.stages.schedule import WorkCalendar, china_calendar
 from improve.storage.db import make_engine, migrate, session_factory
 
@@ -47,7 +47,7 @@ class RunContext:
         return cls(
             config_path=path,
             data_root=Path(data_root).resolve() if data_root else path.parent,
-            settings=settings or Settings(),
+            settings=settings or load_settings(),
             locale=locale or programme.locale,
             programme=programme,
             playbook=load_playbook(programme, path.parent),

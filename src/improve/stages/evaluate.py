@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from improve.domain.artifacts import (
     CustomerVerification,
     EvaluationReport,
@@ -96,9 +98,9 @@ def evaluate_cycle(
         cycle=programme.cycle.key,
         derived_from=sources,
         before_start=facts.before_start,
-        before_end=facts.before_end,
+        before_end=facts.before_end - timedelta(days=1),
         after_start=facts.after_start,
-        after_end=facts.after_end,
+        after_end=facts.after_end - timedelta(days=1),
         results=tuple(results),
         customer=tuple(customer),
         execution_discipline=round(discipline, 4),

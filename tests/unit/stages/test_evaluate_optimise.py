@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from tests.chain import Chain
 
@@ -36,6 +38,8 @@ def test_grades(score: float, grade: str) -> None:
 
 def test_evaluation_on_the_sample(chain: Chain) -> None:
     ev = chain.evaluation
+    assert (ev.before_start, ev.before_end) == (date(2025, 1, 1), date(2025, 12, 31))
+    assert (ev.after_start, ev.after_end) == (date(2026, 4, 1), date(2026, 6, 30))
     results = {r.kpi: r for r in ev.results}
     assert results["fcr_rate"].met and results["reopen_rate"].met
     resolution = results["resolution_median_h"]
