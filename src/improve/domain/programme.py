@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from improve.domain.base import Locale, Model, RootCause, Text
 from improve.domain.kpi import KPI_NAMES
@@ -24,6 +24,15 @@ SURVEY_COLUMNS: tuple[str, ...] = (
 PROGRESS_COLUMNS: tuple[str, ...] = ("task_id", "as_of", "percent_complete", "status", "note")
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
+
+
+def _known_kpi(name: str) -> str:
+    if name not in KPI_NAMES:
+        raise ValueError(f"unknown KPI {name!r}; use one of {', '.join(KPI_NAMES)}")
+    return name
+
+
+KpiName = Annotated[str, AfterValidator(_known_kpi)]
 
 
 class DataSource(Model):
@@ -60,16 +69,9 @@ class DataSources(Model):
 class Benchmark(Model):
     """A reference value for a KPI and where it comes from."""
 
-    kpi: str = Field(description="KPI name from KPI.md.")
+    kpi: KpiName = Field(description="KPI name from KPI.md.")
     value: float = Field(description="Reference value, in the KPI's unit (rates as 0..1).")
     source: str = Field(min_length=1, description="Who published it, shown in the report.")
-
-    @field_validator("kpi")
-    @classmethod
-    def _known_kpi(cls, name: str) -> str:
-        if name not in KPI_NAMES:
-            raise ValueError(f"unknown KPI {name!r}; use one of {', '.join(KPI_NAMES)}")
-        return name
 
 
 class Department(Model):
@@ -142,17 +144,10 @@ class Pilot(Model):
 
     name: Text
     strategy: str = Field(description="Playbook strategy key the pilot tries out.")
-    kpi: str = Field(description="KPI the pilot is judged on.")
+    kpi: KpiName = Field(description="KPI the pilot is judged on.")
     scope: dict[str, str] = Field(min_length=1, description="Ticket column -> value in scope.")
     start: date
     end: date
-
-    @field_validator("kpi")
-    @classmethod
-    def _known_kpi(cls, name: str) -> str:
-        if name not in KPI_NAMES:
-            raise ValueError(f"unknown KPI {name!r}; use one of {', '.join(KPI_NAMES)}")
-        return name
 
     @field_validator("scope")
     @classmethod

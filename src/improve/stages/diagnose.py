@@ -26,6 +26,8 @@ DETERIORATION = 0.05  # late three months at least 5% worse than the first three
 TOP_SEGMENTS = 5
 MIN_SEGMENT_TICKETS = 30
 OUTLIER_Z = 4.0
+# Signals measured as a segment's value over the overall value, and the fact they read.
+_RATIO_SIGNALS = {"rework": "rework_rate", "extra_contacts": "replies_mean"}
 _CATEGORY_LABEL = {
     RootCause.PEOPLE: Text(zh="人员", en="people"),
     RootCause.PROCESS: Text(zh="流程", en="process"),
@@ -144,26 +146,11 @@ def _signal(
         return found
     for seg in mine[:3]:
         f: SegmentFacts = seg_facts[(seg.dimension, seg.value)]
-        if rule.signal == "rework" and f.rework_rate is not None and facts.rework_rate:
-            found.append(
-                (
-                    seg.value,
-                    f.rework_rate,
-                    facts.rework_rate,
-                    f.rework_rate / facts.rework_rate,
-                    (seg,),
-                )
-            )
-        elif rule.signal == "extra_contacts" and f.replies_mean is not None and facts.replies_mean:
-            found.append(
-                (
-                    seg.value,
-                    f.replies_mean,
-                    facts.replies_mean,
-                    f.replies_mean / facts.replies_mean,
-                    (seg,),
-                )
-            )
+        if rule.signal in _RATIO_SIGNALS:
+            attribute = _RATIO_SIGNALS[rule.signal]
+            value, overall = getattr(f, attribute), getattr(facts, attribute)
+            if value is not None and overall:
+                found.append((seg.value, value, overall, value / overall, (seg,)))
         elif rule.signal == "load":
             load = next((t for t in facts.team_load if t.team == seg.value), None)
             series = load.measures.get(kpi_name) if load else None
