@@ -9,11 +9,12 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from improve.domain.artifacts import ARTIFACT_TITLES
+from improve.domain.artifacts import ARTIFACT_TITLES, EvaluationReport, TargetList
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage, Text
+from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.reports.charts import charts_for
-from improve.reports.content import sections_for
+from improve.reports.content import kpi_fmt, sections_for
 from improve.reports.sections import Val, Words, display
 
 STAGE_NAMES = {
@@ -118,14 +119,43 @@ def render_page(
     )
 
 
+def _headline(
+    w: Words, targets: TargetList | None, evaluation: EvaluationReport | None
+) -> list[dict[str, str]]:
+    """One row per target: baseline, target and, once evaluated, actual and achievement."""
+    if targets is None:
+        return []
+    results = {r.target_id: r for r in evaluation.results} if evaluation else {}
+    rows = []
+    for t in targets.targets:
+        r = results.get(t.id)
+        fmt = kpi_fmt(t.kpi)
+        rows.append(
+            {
+                "id": t.id,
+                "kpi": w.text(KPIS[t.kpi].label),
+                "baseline": display(t.baseline, fmt),
+                "target": display(t.target, fmt),
+                "deadline": t.deadline.isoformat(),
+                "actual": display(r.actual if r else None, fmt),
+                "achievement": display(r.achievement if r else None, "pct"),
+                "met": "—" if r is None else ("✓" if r.met else "✗"),
+            }
+        )
+    return rows
+
+
 def render_index(
     *,
     programme: Programme,
     cycle_key: str,
     locale: Locale,
     present: Mapping[Stage, tuple[ArtifactRef | None, str | None]],
+    targets: TargetList | None = None,
+    evaluation: EvaluationReport | None = None,
 ) -> str:
-    """The cycle's index: every stage, its page and workbook, version and approval status."""
+    """The cycle's index: the targets at a glance, then every stage, its page and workbook,
+    version and approval status."""
     w = Words(locale)
     rows = []
     for s in Stage:
@@ -155,6 +185,18 @@ def render_index(
             current="index",
             index_label=w("总览", "Overview"),
             stages_label=w("六个阶段", "The six stages"),
+            headline=_headline(w, targets, evaluation),
+            headline_label=w("目标一览", "Targets at a glance"),
+            headline_headers=[
+                w("目标", "Target"),
+                w("指标", "KPI"),
+                w("基线", "Baseline"),
+                w("目标值", "Target"),
+                w("截止", "Deadline"),
+                w("实际", "Actual"),
+                w("达成率", "Achievement"),
+                w("达成", "Met"),
+            ],
             headers=[
                 w("阶段", "Stage"),
                 w("报告", "Report"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import plotly
 
+from improve.domain.artifacts import EvaluationReport, TargetList
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage
 from improve.domain.programme import Programme
 from improve.errors import ReportError
@@ -99,6 +100,8 @@ def write_cycle_reports(
             ),
         )
     index = out_dir / "index.html"
+    targets = artifacts.get(Stage.TARGET, (None, None))[1]
+    evaluation = artifacts.get(Stage.EVALUATE, (None, None))[1]
     write_text_atomic(
         index,
         render_index(
@@ -106,6 +109,8 @@ def write_cycle_reports(
             cycle_key=cycle_key,
             locale=locale,
             present={s: (artifacts[s][0], statuses.get(s)) for s in present},
+            targets=targets if isinstance(targets, TargetList) else None,
+            evaluation=evaluation if isinstance(evaluation, EvaluationReport) else None,
         ),
     )
     return CycleReportPaths(index=index, workbooks=workbooks, pages=pages)

@@ -137,6 +137,20 @@ def test_index_lists_missing_stages(programme: Programme, chain: Chain) -> None:
     assert "not produced yet" in html and "pending approval" in html
 
 
+def test_index_shows_targets_and_their_achievement(programme: Programme, chain: Chain) -> None:
+    html = render_index(
+        programme=programme,
+        cycle_key="2026-H1",
+        locale="en",
+        present={Stage.TARGET: (None, "approved")},
+        targets=chain.targets,
+        evaluation=chain.evaluation,
+    )
+    assert "Targets at a glance" in html
+    fcr = next(r for r in chain.evaluation.results if r.kpi == "fcr_rate")
+    assert fcr.achievement is not None and f"{fcr.achievement:.1%}" in html
+
+
 def test_write_cycle_reports_writes_everything_atomically(
     chain: Chain, programme: Programme, tmp_path: Path
 ) -> None:
