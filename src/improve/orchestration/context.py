@@ -82,7 +82,9 @@ class RunContext:
     @property
     def reports_dir(self) -> Path:
         """Where this cycle's workbooks and pages go."""
-        return self.settings.artifacts_dir / self.programme.key / self.programme.cycle.key
+        return (
+            self.settings.artifacts_dir / self.programme.key / self.programme.cycle.key
+        ).resolve()
 
     def close(self) -> None:
         """Release the database connections."""
