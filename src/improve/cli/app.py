@@ -233,6 +233,13 @@ def kpis(
     ] = None,
     by: Annotated[Grain, typer.Option(help="Period.")] = Grain.month,
     dims: Annotated[str, typer.Option(help="Comma-separated dimensions, e.g. team,channel.")] = "",
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Export preset: zendesk, servicenow, jira, freshdesk or generic "
+            "(default: detected from the header row)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
 ) -> None:
     """KPIs per period (and dimension values) with KPI.md's default definitions."""
@@ -246,12 +253,18 @@ def kpis(
     con = duckdb.connect()
     try:
         if config is None:
-            load_canonical(con, TICKETS, DataSource(path=str(file.resolve())), base_dir=Path.cwd())
+            source = DataSource(path=str(file.resolve()), preset=preset)
+            load_canonical(con, TICKETS, source, base_dir=Path.cwd())
         else:
             from improve.config import load_programme
 
             programme = load_programme(config)
-            source = programme.data.tickets.model_copy(update={"path": str(file.resolve())})
+            source = programme.data.tickets.model_copy(
+                update={
+                    "path": str(file.resolve()),
+                    "preset": preset or programme.data.tickets.preset,
+                }
+            )
             load_canonical(con, TICKETS, source, base_dir=Path.cwd(), timezone=programme.timezone)
             if programme.data.surveys is not None:
                 load_canonical(

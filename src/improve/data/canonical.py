@@ -7,6 +7,7 @@ value and reason, and the table is created only when there are none.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Literal
 
 import duckdb
 
+from improve.data.presets import GENERIC, ColumnSpec, Preset, detect_preset, get_preset
 from improve.data.readers import ROW_COLUMN, read_raw, run
 from improve.domain.programme import (
     CANONICAL_COLUMNS,
@@ -101,6 +103,15 @@ SURVEYS = TableSpec("surveys", SURVEY_TYPES, ("answered_at",), "survey_id")
 PROGRESS = TableSpec("progress", PROGRESS_TYPES, ("task_id", "as_of", "percent_complete"), None)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A canonical column as an SQL expression over the raw (text) table."""
+
+    expr: str
+    formats: tuple[str, ...] = ()
+    expects: str | None = None
+
+
 def load_canonical(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
@@ -111,23 +122,29 @@ def load_canonical(
 ) -> int:
     """Read `source` into the canonical table `spec.name`; returns its row count.
 
-    Raises InputDataError (nothing created) when any row fails validation.
+    The columns come from the source's mapping, else its preset (named, or detected from
+    the header row for tickets), else the canonical names. Raises InputDataError (nothing
+    created) when any row fails validation.
     """
-    path = (
-        (base_dir / source.path).resolve()
-        if not Path(source.path).is_absolute()
-        else Path(source.path)
-    )
+    path = base_dir / source.path if not Path(source.path).is_absolute() else Path(source.path)
+    path = path.resolve()
     raw = f"_raw_{spec.name}"
     columns = read_raw(con, path, raw, fmt=source.format, sheet=source.sheet)
-    select = _select_list(spec, source.mapping, columns, path)
+    preset = None
+    if spec is TICKETS and source.preset != GENERIC:
+        preset = get_preset(source.preset) if source.preset else detect_preset(columns)
+    try:
+        select = _resolve(spec, source, preset, columns, path)
+    except InputDataError:
+        run(con, f"DROP TABLE IF EXISTS {raw}")
+        raise
     typed = f"_typed_{spec.name}"
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {ROW_COLUMN}, "
-        + ", ".join(_typed_expr(spec.types[c], expr, c, timezone) for c, expr in select.items())
+        + ", ".join(_typed_expr(spec.types[c], r, c, timezone) for c, r in select.items())
         + ", "
-        + ", ".join(f'{expr} AS "_src_{c}"' for c, expr in select.items())
+        + ", ".join(f'{r.expr} AS "_src_{c}"' for c, r in select.items())
         + f" FROM {raw}",
     )
     problems, total = _validate(con, spec, typed, select)
@@ -147,49 +164,101 @@ def load_canonical(
     return int(count[0]) if count else 0
 
 
-def _select_list(
-    spec: TableSpec, mapping: Mapping[str, str], columns: list[str], path: Path
-) -> dict[str, str]:
-    """Canonical column -> SQL expression over the raw table (a quoted column or a default)."""
-    select: dict[str, str] = {}
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _find(columns: list[str], wanted: str) -> str | None:
+    """The file's header for `wanted`, matched exactly, else ignoring case and spaces."""
+    if wanted in columns:
+        return wanted
+    folded = {c.strip().lower(): c for c in columns}
+    return folded.get(wanted.strip().lower())
+
+
+_COL_REF = re.compile(r"\{col:([^}]*)\}")
+
+
+def _render(template: str, column: str, columns: list[str], source: DataSource) -> str:
+    """Fill a preset transform: {} is the column, {col:H} another header, {complaint_tag}
+    the programme's complaint word, {labels} a test over repeated Labels headers."""
+
+    def other(match: re.Match[str]) -> str:
+        found = _find(columns, match.group(1))
+        return _quote(found) if found else "NULL"
+
+    tag = source.complaint_tag.lower().replace("'", "''")
+    labels = [c for c in columns if re.fullmatch(r"labels(_\d+)?", c.strip().lower())]
+    label_test = " OR ".join(f"lower(coalesce({_quote(c)}, '')) = '{tag}'" for c in labels)
+    out = _COL_REF.sub(other, template)
+    out = out.replace("{complaint_tag}", tag).replace("{labels}", f"({label_test or 'FALSE'})")
+    out = out.replace("{}", _quote(column))
+    return out.replace("{{", "{").replace("}}", "}")
+
+
+def _resolve(
+    spec: TableSpec,
+    source: DataSource,
+    preset: Preset | None,
+    columns: list[str],
+    path: Path,
+) -> dict[str, Resolved]:
+    """Canonical column -> expression: the mapping, else the preset, else the canonical name."""
+    select: dict[str, Resolved] = {}
     missing: list[Problem] = []
-    lowered = {c.lower(): c for c in columns}
     for canonical in spec.types:
-        wanted = mapping.get(canonical, canonical)
-        actual = wanted if wanted in columns else lowered.get(wanted.lower())
-        if actual is not None:
-            select[canonical] = '"' + actual.replace('"', '""') + '"'
-        elif canonical in spec.required or canonical in mapping:
+        preset_spec = preset.columns.get(canonical) if preset else None
+        if canonical in source.mapping or preset_spec is None:
+            wanted = source.mapping.get(canonical, canonical)
+            plain = ColumnSpec(wanted)
+        else:
+            plain = preset_spec
+        if plain.constant is not None:
+            select[canonical] = Resolved("'" + plain.constant.replace("'", "''") + "'")
+            continue
+        wanted = plain.source or canonical
+        found = _find(columns, wanted)
+        if found is not None:
+            select[canonical] = Resolved(
+                _render(plain.transform, found, columns, source), plain.formats, plain.expects
+            )
+        elif canonical in spec.required or canonical in source.mapping:
             near = difflib.get_close_matches(wanted, columns, n=3, cutoff=0.5)
             hint = (
                 f"; nearest headers: {', '.join(near)}"
                 if near
                 else f"; the file's headers are: {', '.join(columns[:30])}"
             )
+            via = f" (preset {preset.name})" if preset and preset_spec else ""
             missing.append(
                 Problem(
                     1,
                     wanted,
                     None,
-                    f"required column missing (canonical {canonical!r}){hint}; "
+                    f"required column missing (canonical {canonical!r}{via}){hint}; "
                     "rename the header or map it in the data source's `mapping`",
                 )
             )
         else:
-            select[canonical] = f"'{_DEFAULTS[canonical]}'" if canonical in _DEFAULTS else "NULL"
+            default = f"'{_DEFAULTS[canonical]}'" if canonical in _DEFAULTS else "NULL"
+            select[canonical] = Resolved(default)
     raise_problems(path, missing)
     return select
 
 
-def _typed_expr(kind: ColumnType, expr: str, name: str, tz: str) -> str:
+def _typed_expr(kind: ColumnType, resolved: Resolved, name: str, tz: str) -> str:
+    expr = resolved.expr
     text = f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
     if kind == "text":
         out = text
     elif kind == "timestamp":
+        parsers = [f"TRY_CAST({text} AS TIMESTAMP)"] + [
+            f"try_strptime({text}, '{fmt}')" for fmt in resolved.formats
+        ]
         out = (
             f"CASE WHEN typeof({expr}) = 'TIMESTAMP WITH TIME ZONE' "
             f"THEN timezone('{tz}', TRY_CAST({expr} AS TIMESTAMPTZ)) "
-            f"ELSE TRY_CAST({text} AS TIMESTAMP) END"
+            f"ELSE coalesce({', '.join(parsers)}) END"
         )
     elif kind == "date":
         out = f"TRY_CAST({text} AS DATE)"
@@ -211,7 +280,7 @@ def _typed_expr(kind: ColumnType, expr: str, name: str, tz: str) -> str:
 
 
 def _validate(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, typed: str, select: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, typed: str, select: Mapping[str, Resolved]
 ) -> tuple[list[Problem], int]:
     checks: list[str] = []
 
@@ -237,7 +306,7 @@ def _validate(
             check(
                 f'{src} IS NOT NULL AND "{column}" IS NULL',
                 column,
-                f"cannot be read as {expected[kind]}",
+                f"cannot be read as {select[column].expects or expected[kind]}",
             )
         if column in spec.required:
             check(f"{src} IS NULL", column, "required value is empty")

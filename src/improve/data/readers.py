@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -12,12 +17,56 @@ from openpyxl import load_workbook
 from improve.domain.programme import FileFormat
 from improve.errors import InputDataError
 
+CHUNK = 1 << 20
 ROW_COLUMN = "_row"  # 1-based line number in the file (header is line 1), for error messages
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> None:
     """Execute a statement that returns no rows, finishing its result so the connection is free."""
     con.execute(sql, params or []).fetchall()
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8 (with or without BOM), utf-16 (Excel "Unicode text"), else gb18030 (GBK)."""
+    with path.open("rb") as f:
+        head = f.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := f.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8"
+
+
+@contextmanager
+def utf8_view(path: Path) -> Iterator[Path]:
+    """The file itself when it is UTF-8, else a UTF-8 copy (removed afterwards); DuckDB reads
+    only UTF-8 without downloading an extension."""
+    encoding = detect_encoding(path)
+    if encoding == "utf-8":
+        yield path
+        return
+    fd, name = tempfile.mkstemp(prefix="improve-", suffix=".csv")
+    copy = Path(name)
+    try:
+        with (
+            os.fdopen(fd, "w", encoding="utf-8", newline="") as out,
+            path.open(encoding=encoding, errors="strict", newline="") as src,
+        ):
+            while text := src.read(CHUNK):
+                out.write(text)
+        yield copy
+    except UnicodeDecodeError as exc:
+        raise InputDataError(
+            f"{path}: neither UTF-8 nor {encoding} ({exc}); save it as UTF-8 CSV"
+        ) from exc
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def detect_format(path: Path, declared: FileFormat | None = None) -> FileFormat:
@@ -57,12 +106,13 @@ def read_raw(
     kind = detect_format(path, fmt)
     try:
         if kind == "csv":
-            run(
-                con,
-                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
-                "all_varchar=true, auto_detect=true)",
-                [str(path)],
-            )
+            with utf8_view(path) as readable:
+                run(
+                    con,
+                    f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
+                    "all_varchar=true, auto_detect=true)",
+                    [str(readable)],
+                )
         elif kind == "parquet":
             run(
                 con,

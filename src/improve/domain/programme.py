@@ -45,6 +45,14 @@ class DataSource(Model):
         default_factory=dict,
         description="Canonical column -> column name in the file; unmapped columns keep names.",
     )
+    preset: str | None = Field(
+        default=None,
+        description="Vendor export preset (zendesk, servicenow, jira, freshdesk); detected "
+        "from the header row when left out.",
+    )
+    complaint_tag: str = Field(
+        default="complaint", min_length=1, description="Tag or type word marking complaints."
+    )
 
 
 class DataSources(Model):
