@@ -186,6 +186,50 @@ def run(
     console.print(f"Reports: {outcome.index}")
 
 
+@app.command("import")
+@handles_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="Ticket export: CSV, XLSX or Parquet.")],
+    config: Annotated[Path, typer.Option(help="Programme definition (YAML).")],
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Export preset (default: the programme's, else detected)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Add an export to the programme's ticket store: validated all or nothing, tickets
+    matched by id (the newer export wins), never counted twice."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import import_tickets
+
+    ctx = RunContext.load(config)
+    try:
+        with console.status(f"Importing {file.name}..."):
+            result = import_tickets(ctx, file, preset=preset, actor=ctx.programme.owner)
+    finally:
+        ctx.close()
+    if as_json:
+        _print_json(
+            {
+                "added": result.added,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "generation": result.generation,
+                "months_written": list(result.months_written),
+            }
+        )
+        return
+    changed = (
+        f"; months rewritten: {', '.join(result.months_written)}"
+        if result.months_written
+        else "; the store is unchanged"
+    )
+    console.print(
+        f"{file.name}: {result.added:,} new, {result.updated:,} updated, "
+        f"{result.unchanged:,} unchanged tickets{changed}"
+    )
+
+
 @app.command()
 @handles_errors
 def approve(

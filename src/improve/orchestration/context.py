@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from improve.config import load_playbook, load_programme, load_rules
+from improve.data.store import TicketStore
 from improve.domain.base import Locale
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from improve.settings import Settings, load_settings
@@ -78,6 +79,11 @@ class RunContext:
         first = cycle.diagnosis_date - timedelta(days=400)
         years = range(first.year, cycle.deadline.year + 2)
         return china_calendar(years, self.programme.days_off)
+
+    @property
+    def store(self) -> TicketStore:
+        """The programme's ticket store (filled by `improve import`)."""
+        return TicketStore(self.settings.home.resolve() / "store" / self.programme.key)
 
     @property
     def reports_dir(self) -> Path:

@@ -3,6 +3,7 @@ store, read facts from the data, compute the artifact, store it, publish the rep
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from improve.data.facts import (
     window_facts,
 )
 from improve.data.kpis import compute_kpis
+from improve.data.store import ImportResult
 from improve.domain.artifacts import (
     DiagnosisReport,
     EvaluationReport,
@@ -84,11 +86,15 @@ def read_inputs(ctx: RunContext, stage: Stage) -> Inputs:
 
 
 def open_data(ctx: RunContext, *, progress: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the programme's canonical tickets (and surveys, progress)."""
+    """An in-memory DuckDB with the programme's canonical tickets (from its ticket store once
+    anything was imported, else from the configured file), surveys and progress."""
     con = duckdb.connect()
     sources = ctx.programme.data
     tz = ctx.programme.timezone
-    load_canonical(con, TICKETS, sources.tickets, base_dir=ctx.data_root, timezone=tz)
+    if ctx.store.exists():
+        ctx.store.read_into(con)
+    else:
+        load_canonical(con, TICKETS, sources.tickets, base_dir=ctx.data_root, timezone=tz)
     if sources.surveys is not None:
         load_canonical(con, SURVEYS, sources.surveys, base_dir=ctx.data_root, timezone=tz)
     if progress and sources.progress is not None:
@@ -303,3 +309,39 @@ def kpi_rows(ctx: RunContext, grain: str, dims: list[str]) -> list[dict[str, Any
         return compute_kpis(con, grain=grain, dims=dims)  # type: ignore[arg-type]
     finally:
         con.close()
+
+
+def import_tickets(ctx: RunContext, path: Path, *, preset: str | None, actor: str) -> ImportResult:
+    """Validate an export and merge it into the ticket store; the import is audited."""
+    configured = ctx.programme.data.tickets
+    source = configured.model_copy(
+        update={
+            "path": str(path.resolve()),
+            "preset": preset or configured.preset,
+            "format": None,
+            "sheet": configured.sheet if path.suffix.lower() == ".xlsx" else None,
+        }
+    )
+    con = duckdb.connect()
+    try:
+        load_canonical(con, TICKETS, source, base_dir=Path.cwd(), timezone=ctx.programme.timezone)
+        result = ctx.store.merge(con)
+    finally:
+        con.close()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with ctx.transaction() as session:
+        repo.save_programme(session=session, programme=ctx.programme)
+        repo.record_audit(
+            session=session,
+            actor=actor,
+            action="tickets.imported",
+            object=f"{ctx.programme.key}:{path.name}",
+            hash_after=digest,
+            detail={
+                "added": result.added,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "generation": result.generation,
+            },
+        )
+    return result
