@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
@@ -18,6 +21,7 @@ from improve.domain.programme import FileFormat
 from improve.errors import InputDataError
 
 CHUNK = 1 << 20
+MAX_HEADER = 1 << 20  # a header line longer than 1 MiB is not a header
 ROW_COLUMN = "_row"  # 1-based line number in the file (header is line 1), for error messages
 
 
@@ -107,11 +111,13 @@ def read_raw(
     try:
         if kind == "csv":
             with utf8_view(path) as readable:
+                delimiter, names = csv_header(readable, path)
                 run(
                     con,
                     f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
-                    "all_varchar=true, auto_detect=true)",
-                    [str(readable)],
+                    "delim=?, quote='\"', escape='\"', auto_detect=false, strict_mode=true, "
+                    "null_padding=false, columns=?)",
+                    [str(readable), delimiter, dict.fromkeys(names, "VARCHAR")],
                 )
         elif kind == "parquet":
             run(
@@ -125,8 +131,10 @@ def read_raw(
             run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _xlsx_arrow")
             con.unregister("_xlsx_arrow")
     except duckdb.Error as exc:
-        raise InputDataError(f"{path}: cannot be read as {kind}: {exc}") from exc
+        raise InputDataError(_located(path, kind, str(exc))) from exc
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    if not con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+        raise InputDataError(f"{path}: a header row but no tickets; export it again with data")
     if ROW_COLUMN in columns:
         raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
     # rowid follows insertion order, which DuckDB keeps as the file order.
@@ -134,32 +142,127 @@ def read_raw(
     return columns
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_header(path: Path, shown: Path) -> tuple[str, list[str]]:
+    """The delimiter (the candidate most frequent in the header line) and the column names,
+    repeated names numbered as DuckDB does (Labels, Labels_1, ...)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        line = f.readline(MAX_HEADER)
+    if not line.strip():
+        raise InputDataError(f"{shown}: the first line is empty; it must hold the column names")
+    delimiter = max(DELIMITERS, key=line.count)
+    return delimiter, unique_names(next(csv.reader([line], delimiter=delimiter)))
+
+
+def unique_names(names: Sequence[object]) -> list[str]:
+    """Header names stripped, blanks named, repeats numbered as DuckDB does (Labels_1)."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, raw in enumerate(names):
+        name = str(raw).strip() if raw is not None else ""
+        name = name or f"column{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def _located(path: Path, kind: str, message: str) -> str:
+    """DuckDB's reading error as `file:line: what is wrong; what to do`."""
+    line = _LINE.search(message)
+    where = f"{path}:{line.group(1)}" if line else f"{path}"
+    count = _COUNT.search(message)
+    if count:
+        return (
+            f"{where}: expected {count.group(1)} fields, found {count.group(2)}; "
+            "check the delimiters and quotes on that line"
+        )
+    if "unterminated quote" in message:
+        return f"{where}: a quoted value is never closed; add the missing '\"'"
+    first = message.splitlines()[0] if message else "unknown error"
+    return f"{where}: cannot be read as {kind}: {first}"
+
+
+MAX_XLSX_BYTES = 2 << 30  # uncompressed; a bigger workbook belongs in CSV or Parquet
+MAX_RATIO = 200  # compression ratio of a large part beyond which it is a zip bomb
+MAX_COLUMNS = 512
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse what is not a zip, or unpacks to more than is sane, before parsing anything."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputDataError(
+            f"{path}: not an XLSX workbook (a damaged or truncated zip: {exc}); "
+            "save it again from Excel as .xlsx"
+        ) from exc
+    total = sum(p.file_size for p in parts)
+    if total > MAX_XLSX_BYTES:
+        raise InputDataError(
+            f"{path}: unpacks to {total / 2**30:.1f} GiB, more than "
+            f"{MAX_XLSX_BYTES / 2**30:.0f} GiB; export it as CSV or Parquet"
+        )
+    for part in parts:
+        if part.file_size > 50 << 20 and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            raise InputDataError(
+                f"{path}: part {part.filename} expands {part.file_size:,} bytes "
+                "from almost nothing (a zip bomb); refusing to open it"
+            )
+
+
 def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
+    """The sheet as a table of text; hostile workbooks fail with a message, in bounded time
+    (defusedxml refuses entity tricks; the <dimension> record is ignored)."""
+    _check_zip(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files
         raise InputDataError(
-            f"{path}: not a readable XLSX workbook ({exc}); save it again from Excel as .xlsx"
+            f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc}); save it "
+            "again from Excel as .xlsx"
         ) from exc
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputDataError(f"{path}: no sheet {sheet!r}; sheets are {book.sheetnames}")
         ws = book[sheet] if sheet else book.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header or all(h is None for h in header):
+        ws.reset_dimensions()  # a lying <dimension> must not make us pad millions of cells
+        header = next(ws.iter_rows(max_row=1, max_col=MAX_COLUMNS + 1, values_only=True), None)
+        while header and header[-1] is None:
+            header = header[:-1]
+        if not header:
             raise InputDataError(f"{path}: sheet {ws.title!r} has no header row")
-        names = [
-            str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)
-        ]
+        if len(header) > MAX_COLUMNS:
+            raise InputDataError(
+                f"{path}: sheet {ws.title!r} has more than {MAX_COLUMNS} "
+                "columns; keep the ticket columns only"
+            )
+        names = unique_names(header)
         columns: list[list[str | None]] = [[] for _ in names]
-        for values in rows:
+        for values in ws.iter_rows(min_row=2, max_col=len(names), values_only=True):
             for i in range(len(names)):
                 v = values[i] if i < len(values) else None
                 columns[i].append(None if v is None else _cell_text(v))
         return pa.table(
             {n: pa.array(c, type=pa.string()) for n, c in zip(names, columns, strict=True)}
         )
+    except InputDataError:
+        raise
+    except Exception as exc:  # malformed XML inside a valid zip, forbidden entities, ...
+        raise InputDataError(
+            f"{path}: the workbook's content is malformed or unsafe "
+            f"({type(exc).__name__}: {exc}); save it again from Excel"
+        ) from exc
     finally:
         book.close()
 
