@@ -135,6 +135,8 @@ def read_raw(
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
     if not con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
         raise InputDataError(f"{path}: a header row but no tickets; export it again with data")
+    if kind == "xlsx":  # the reader numbered the rows itself, skipping blank ones
+        return columns[1:]
     if ROW_COLUMN in columns:
         raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
     # rowid follows insertion order, which DuckDB keeps as the file order.
@@ -248,14 +250,30 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
                 "columns; keep the ticket columns only"
             )
         names = unique_names(header)
+        if ROW_COLUMN in names:
+            raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
+        width = len(names)
+        numbers: list[int] = []
         columns: list[list[str | None]] = [[] for _ in names]
-        for values in ws.iter_rows(min_row=2, max_col=len(names), values_only=True):
-            for i in range(len(names)):
+        for number, values in enumerate(
+            ws.iter_rows(min_row=2, max_col=width + 1, values_only=True), start=2
+        ):
+            if len(values) > width and values[width] is not None:
+                raise InputDataError(
+                    f"{path}:{number}: a value beyond the {width} named "
+                    "columns; give it a header or delete it"
+                )
+            if all(v is None for v in values):
+                continue  # Excel keeps formatted blank rows; they are not tickets
+            numbers.append(number)
+            for i in range(width):
                 v = values[i] if i < len(values) else None
                 columns[i].append(None if v is None else _cell_text(v))
-        return pa.table(
+        table = {ROW_COLUMN: pa.array(numbers, type=pa.int64())}
+        table.update(
             {n: pa.array(c, type=pa.string()) for n, c in zip(names, columns, strict=True)}
         )
+        return pa.table(table)
     except InputDataError:
         raise
     except Exception as exc:  # malformed XML inside a valid zip, forbidden entities, ...
