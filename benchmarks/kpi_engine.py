@@ -1,6 +1,6 @@
 """KPI engine speed on the sample data: DuckDB SQL against a plain-Python pass, one run.
 
-    uv run python benchmarks/kpi_engine.py
+uv run python benchmarks/kpi_engine.py
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from improve.config import demo_programme_path, load_playbook, load_programme
 from improve.data.canonical import TICKETS, load_canonical
 from improve.data.kpis import compute_kpis
 from improve.data.sample import write_sample_data
+from improve.domain.calendar import china_calendar
 from improve.domain.programme import DataSource
-from improve.stages.schedule import china_calendar
 
 
 def _python_fcr_by_month(path: Path) -> dict[object, float]:
@@ -35,9 +35,12 @@ def _python_fcr_by_month(path: Path) -> dict[object, float]:
 def main() -> None:
     programme = load_programme(demo_programme_path())
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_sample_data(Path(tmp), playbook=load_playbook(programme),
-                                  plan_start=programme.cycle.plan_start,
-                                  calendar=china_calendar(range(2024, 2028)))
+        files = write_sample_data(
+            Path(tmp),
+            playbook=load_playbook(programme),
+            plan_start=programme.cycle.plan_start,
+            calendar=china_calendar(range(2024, 2028)),
+        )
         con = duckdb.connect()
         t0 = time.perf_counter()
         load_canonical(con, TICKETS, DataSource(path=str(files.tickets)), base_dir=Path(tmp))

@@ -22,6 +22,7 @@ from improve.domain.artifacts import (
     TargetList,
 )
 from improve.domain.base import Artifact, ArtifactRef
+from improve.domain.calendar import WorkCalendar
 from improve.domain.facts import WindowFacts
 from improve.domain.hashing import content_hash
 from improve.domain.programme import Playbook, Programme, RootCauseRules
@@ -30,7 +31,6 @@ from improve.stages.diagnose import diagnose
 from improve.stages.evaluate import evaluate_cycle
 from improve.stages.execute import track_execution
 from improve.stages.optimise import optimise_cycle
-from improve.stages.schedule import WorkCalendar
 from improve.stages.target import set_targets
 
 

@@ -14,8 +14,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from improve.config import demo_programme_path, load_playbook, load_programme, load_rules
 from improve.data.canonical import PROGRESS, SURVEYS, TICKETS, load_canonical
 from improve.data.sample import SampleFiles, write_sample_data
+from improve.domain.calendar import WorkCalendar, china_calendar
 from improve.domain.programme import Playbook, Programme, RootCauseRules
-from improve.stages.schedule import WorkCalendar, china_calendar
 from tests.chain import Chain, build_chain
 
 

@@ -87,7 +87,7 @@ def sample_data(directory: Annotated[Path, typer.Argument(help="Folder to write 
     """Write the deterministic demo data set: tickets, surveys and progress reports."""
     from improve.config import demo_programme_path, load_playbook, load_programme
     from improve.data.sample import write_sample_data
-    from improve.stages.schedule import china_calendar
+    from improve.domain.calendar import china_calendar
 
     programme = load_programme(demo_programme_path())
     with console.status("Generating 18 months of tickets and surveys..."):
@@ -289,6 +289,7 @@ def kpis(
     """KPIs per period (and dimension values) with KPI.md's default definitions."""
     import duckdb
 
+    from improve.data.business import add_business_hours
     from improve.data.canonical import SURVEYS, TICKETS, load_canonical
     from improve.data.kpis import compute_kpis
     from improve.domain.programme import DataSource
@@ -310,6 +311,8 @@ def kpis(
                 }
             )
             load_canonical(con, TICKETS, source, base_dir=Path.cwd(), timezone=programme.timezone)
+            if programme.business_hours is not None:
+                add_business_hours(con, programme.business_hours)
             if programme.data.surveys is not None:
                 load_canonical(
                     con,

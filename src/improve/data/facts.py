@@ -8,7 +8,7 @@ from datetime import date
 
 import duckdb
 
-from improve.data.kpis import DIMENSIONS, compute_kpis, has_table, survey_kpis
+from improve.data.kpis import DIMENSIONS, compute_kpis, has_table, survey_kpis, ticket_view
 from improve.domain.facts import (
     EvaluationFacts,
     ExecutionFacts,
@@ -42,11 +42,6 @@ MEASURES: dict[str, str] = {
     "sla_breach_rate": "CAST(sla_breached AS INT)",
     "handle_minutes_mean": "handle_minutes",
 }
-_VIEW = (
-    "SELECT *, (epoch(first_response_at) - epoch(created_at)) / 60.0 AS frt_min, "
-    "(epoch(resolved_at) - epoch(created_at)) / 3600.0 AS res_h, "
-    "resolved_at IS NOT NULL AS resolved FROM tickets"
-)
 
 
 def _between(start: date, end: date, column: str = "created_at") -> str:
@@ -121,7 +116,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         con,
         f"SELECT {_stat_columns()}, "
         "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
-        f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond}",
+        f"avg(agent_replies) AS rp FROM ({ticket_view(con)}) WHERE {cond}",
     )[0]
     segments: list[SegmentFacts] = []
     for dim in DIMENSIONS:
@@ -134,7 +129,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
             f'SELECT "{dim}" AS value, {parent} AS parent, count(*) AS tickets, '
             f"{_stat_columns()}, avg(CAST(reopens > 0 OR "
             "coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
-            f"avg(agent_replies) AS rp FROM ({_VIEW}) WHERE {cond} "
+            f"avg(agent_replies) AS rp FROM ({ticket_view(con)}) WHERE {cond} "
             f'AND "{dim}" IS NOT NULL GROUP BY 1 ORDER BY 1',
         ):
             segments.append(
@@ -172,7 +167,7 @@ def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...
         f"SELECT team, CAST(date_trunc('month', created_at) AS DATE) AS period, "
         "count(*) FILTER (resolved) / nullif(count(DISTINCT agent) "
         "FILTER (resolved), 0) AS tpa, avg(frt_min) AS frt, avg(res_h) AS res "
-        f"FROM ({_VIEW}) WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
+        f"FROM ({ticket_view(con)}) WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
     )
     teams: dict[str, list[dict[str, object]]] = {}
     for r in rows:
@@ -246,7 +241,7 @@ def pilot_facts(
         row = _records(
             con,
             f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
-            f"FROM ({_VIEW}) WHERE {condition}",
+            f"FROM ({ticket_view(con)}) WHERE {condition}",
         )[0]
         return MeasureStat(n=int(row["n"] or 0), mean=_f(row["m"]), var=_f(row["v"]))  # type: ignore[call-overload]
 

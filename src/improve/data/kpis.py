@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from improve.data.business import WORKDAYS, ticket_view_sql
 from improve.domain.kpi import KPI_NAMES
 from improve.errors import InputDataError
 
@@ -50,14 +51,6 @@ SURVEY_AGGREGATES: dict[str, str] = {
     "/ nullif(count(nps), 0)",
 }
 assert set(TICKET_AGGREGATES) | set(SURVEY_AGGREGATES) | {"backlog_end"} == set(KPI_NAMES)
-
-_TICKET_VIEW = """
-SELECT *,
-  (epoch(first_response_at) - epoch(created_at)) / 60.0 AS frt_min,
-  (epoch(resolved_at) - epoch(created_at)) / 3600.0 AS res_h,
-  resolved_at IS NOT NULL AS resolved
-FROM tickets
-"""
 
 
 def _period_expr(grain: Grain, column: str, start: date | None) -> str:
@@ -114,7 +107,7 @@ def compute_kpis(
     period = _period_expr(grain, "created_at", start)
     base = con.sql(
         f"SELECT {period} AS period, {', '.join([*dim_cols, aggs]) if dim_cols else aggs} "
-        f"FROM ({_TICKET_VIEW}) t WHERE {cond} GROUP BY {group}"
+        f"FROM ({ticket_view(con)}) t WHERE {cond} GROUP BY {group}"
     )
     con.register("_kpi_base", base)
     try:
@@ -198,6 +191,11 @@ def _nps_sql(
     sel = ", ".join([f"{period} AS period", *dim_cols, f"{SURVEY_AGGREGATES['nps']} AS nps"])
     group = ", ".join(["period", *dim_cols])
     return f"SELECT {sel} FROM surveys WHERE {_window('answered_at', start, end)} GROUP BY {group}"
+
+
+def ticket_view(con: duckdb.DuckDBPyConnection) -> str:
+    """The per-ticket view: durations in business time when a workdays table exists."""
+    return ticket_view_sql(business=has_table(con, WORKDAYS))
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -24,8 +24,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl import Workbook
 
+from improve.domain.calendar import WorkCalendar
 from improve.domain.programme import Playbook
-from improve.stages.schedule import WorkCalendar, schedule_tasks
+from improve.stages.schedule import schedule_tasks
 
 SEED = 20260101
 START = date(2025, 1, 1)

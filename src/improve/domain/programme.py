@@ -123,6 +123,42 @@ class ReviewSchedule(Model):
         return value
 
 
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class BusinessHours(Model):
+    """The working calendar of the business-hours KPI variants: hours, weekdays, holidays."""
+
+    start: str = Field(default="09:00", pattern=_HHMM, description="Opening time, quoted HH:MM.")
+    end: str = Field(default="18:00", pattern=_HHMM, description="Closing time, quoted HH:MM.")
+    weekdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="0 = Monday.")
+    holidays: Literal["CN", "none"] = Field(
+        default="CN", description="Public holidays and make-up working days: mainland China."
+    )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _quoted(cls, value: object) -> object:
+        if isinstance(value, int):
+            raise ValueError(f'{value} is not a time; quote it in YAML, e.g. "09:00"')
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessHours:
+        if self.start >= self.end:
+            raise ValueError(f"business hours must open before they close: {self.start}-{self.end}")
+        if not self.weekdays or any(d not in range(7) for d in self.weekdays):
+            raise ValueError(f"weekdays must be numbers 0 (Monday) to 6, got {self.weekdays}")
+        return self
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        """Opening and closing as minutes after midnight."""
+        h1, m1 = map(int, self.start.split(":"))
+        h2, m2 = map(int, self.end.split(":"))
+        return h1 * 60 + m1, h2 * 60 + m2
+
+
 class CycleSettings(Model):
     """Dates and rules of the current cycle."""
 
@@ -185,6 +221,10 @@ class Programme(Model):
     cycle: CycleSettings
     pilot: Pilot | None = None
     days_off: tuple[date, ...] = Field(default=(), description="Programme-specific days off.")
+    business_hours: BusinessHours | None = Field(
+        default=None,
+        description="When set, first response and resolution are measured in business hours.",
+    )
     playbook: str | None = Field(default=None, description="Playbook file; embedded default.")
     root_cause_rules: str | None = Field(default=None, description="Rules file; embedded default.")
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from improve.config import load_playbook, load_programme, load_rules
 from improve.data.store import TicketStore
 from improve.domain.base import Locale
+from improve.domain.calendar import WorkCalendar, china_calendar
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from improve.settings import Settings, load_settings
-from improve.stages.schedule import WorkCalendar, china_calendar
 from improve.storage.db import make_engine, migrate, session_factory
 
 

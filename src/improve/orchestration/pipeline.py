@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from improve.data.business import add_business_hours
 from improve.data.canonical import PROGRESS, SURVEYS, TICKETS, load_canonical
 from improve.data.facts import (
     add_months,
@@ -95,6 +96,8 @@ def open_data(ctx: RunContext, *, progress: bool = False) -> duckdb.DuckDBPyConn
         ctx.store.read_into(con)
     else:
         load_canonical(con, TICKETS, sources.tickets, base_dir=ctx.data_root, timezone=tz)
+    if ctx.programme.business_hours is not None:
+        add_business_hours(con, ctx.programme.business_hours)
     if sources.surveys is not None:
         load_canonical(con, SURVEYS, sources.surveys, base_dir=ctx.data_root, timezone=tz)
     if progress and sources.progress is not None:

@@ -12,9 +12,10 @@ from improve.domain.artifacts import (
     TargetList,
 )
 from improve.domain.base import ArtifactRef
+from improve.domain.calendar import WorkCalendar
 from improve.domain.programme import Playbook, Programme, Strategy
 from improve.errors import StageError
-from improve.stages.schedule import Activity, WorkCalendar, schedule
+from improve.stages.schedule import Activity, schedule
 
 
 def task_id(strategy: Strategy, task_key: str) -> str:

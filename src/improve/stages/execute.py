@@ -17,10 +17,10 @@ from improve.domain.artifacts import (
     TrajectoryPoint,
 )
 from improve.domain.base import ArtifactRef, Direction
+from improve.domain.calendar import WorkCalendar
 from improve.domain.facts import ExecutionFacts, MeasureStat, PilotFacts, ProgressReport
 from improve.domain.kpi import KPIS
 from improve.domain.programme import Pilot, Programme
-from improve.stages.schedule import WorkCalendar
 
 LATE_MARGIN = 10.0  # percentage points behind plan before a task counts as late
 Z_95 = 1.959963984540054

@@ -1,61 +1,14 @@
-"""Working-day calendar and critical-path scheduling (finish-to-start with lags)."""
+"""Critical-path scheduling on working days (finish-to-start with lags)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
-import holidays
-
+from improve.domain.calendar import WorkCalendar
 from improve.domain.programme import TaskTemplate
 from improve.errors import StageError
-
-
-@dataclass(frozen=True)
-class WorkCalendar:
-    """Weekends off, except make-up working days; public holidays and extra days off."""
-
-    days_off: frozenset[date] = field(default_factory=frozenset)
-    workdays: frozenset[date] = field(default_factory=frozenset)
-
-    def is_working_day(self, day: date) -> bool:
-        """Whether people work on `day`."""
-        if day in self.workdays:
-            return True
-        return day.weekday() < 5 and day not in self.days_off
-
-    def next_working_day(self, day: date) -> date:
-        """`day` itself if it is a working day, else the next one."""
-        for _ in range(400):
-            if self.is_working_day(day):
-                return day
-            day += timedelta(days=1)
-        raise StageError(f"no working day within 400 days after {day}; check the calendar")
-
-    def add_working_days(self, day: date, n: int) -> date:
-        """The working day `n` working days after working day `day` (n >= 0)."""
-        day = self.next_working_day(day)
-        for _ in range(n):
-            day = self.next_working_day(day + timedelta(days=1))
-        return day
-
-    def working_days_between(self, first: date, last: date) -> int:
-        """Working days in [first, last], both included."""
-        count, day = 0, first
-        while day <= last:
-            count += self.is_working_day(day)
-            day += timedelta(days=1)
-        return count
-
-
-def china_calendar(years: Iterable[int], extra_days_off: Iterable[date] = ()) -> WorkCalendar:
-    """Mainland China's public holidays and make-up working days (调休), plus `extra_days_off`."""
-    cn = holidays.country_holidays("CN", years=sorted(set(years)))
-    return WorkCalendar(
-        days_off=frozenset(cn) | frozenset(extra_days_off),
-        workdays=frozenset(getattr(cn, "weekend_workdays", ())),
-    )
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from tests.chain import Chain
 
 from improve.domain.artifacts import PlanTask
 from improve.domain.base import Text
+from improve.domain.calendar import WorkCalendar
 from improve.domain.facts import MeasureStat, PilotFacts, ProgressReport
 from improve.domain.programme import Programme
 from improve.stages.execute import pilot_result, task_progress
-from improve.stages.schedule import WorkCalendar
 
 
 def test_plan_has_a_strategy_per_root_cause_found(chain: Chain) -> None:

@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
+from improve.domain.calendar import WorkCalendar, china_calendar
 from improve.errors import StageError
-from improve.stages.schedule import Activity, WorkCalendar, china_calendar, schedule
+from improve.stages.schedule import Activity, schedule
 
 
 def test_china_calendar_knows_spring_festival_and_make_up_days() -> None:
