@@ -287,15 +287,14 @@ def kpis(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
 ) -> None:
     """KPIs per period (and dimension values) with KPI.md's default definitions."""
-    import duckdb
-
+    from improve.data import engine
     from improve.data.business import add_business_hours
     from improve.data.canonical import SURVEYS, TICKETS, load_canonical
     from improve.data.kpis import compute_kpis
     from improve.domain.programme import DataSource
 
     dim_list = [d.strip() for d in dims.split(",") if d.strip()]
-    con = duckdb.connect()
+    con = engine.connect()
     try:
         if config is None:
             source = DataSource(path=str(file.resolve()), preset=preset)

@@ -29,11 +29,11 @@ _FCR = (
 # KPI name -> aggregate over the per-ticket view `t` (one row per ticket).
 TICKET_AGGREGATES: dict[str, str] = {
     "volume": "count(*)",
-    "frt_median_min": "quantile_cont(frt_min, 0.5)",
+    "frt_median_min": "_frt_q[1]",
     "frt_mean_min": "avg(frt_min)",
-    "frt_p90_min": "quantile_cont(frt_min, 0.9)",
-    "resolution_median_h": "quantile_cont(res_h, 0.5)",
-    "resolution_p90_h": "quantile_cont(res_h, 0.9)",
+    "frt_p90_min": "_frt_q[2]",
+    "resolution_median_h": "_res_q[1]",
+    "resolution_p90_h": "_res_q[2]",
     "fcr_rate": f"count(*) FILTER ({_FCR}) / nullif(count(*) FILTER (resolved), 0)",
     "reopen_rate": "count(*) FILTER (resolved AND reopens > 0) "
     "/ nullif(count(*) FILTER (resolved), 0)",
@@ -45,6 +45,11 @@ TICKET_AGGREGATES: dict[str, str] = {
     "tickets_per_agent": "count(*) FILTER (resolved) "
     "/ nullif(count(DISTINCT agent) FILTER (resolved), 0)",
     "handle_minutes_mean": "avg(handle_minutes)",
+}
+# Both percentiles of a duration from one sort: quantile_cont over a list of fractions.
+QUANTILES: dict[str, str] = {
+    "_frt_q": "quantile_cont(frt_min, [0.5, 0.9])",
+    "_res_q": "quantile_cont(res_h, [0.5, 0.9])",
 }
 SURVEY_AGGREGATES: dict[str, str] = {
     "nps": "100.0 * (count(*) FILTER (nps >= 9) - count(*) FILTER (nps <= 6)) "
@@ -103,22 +108,28 @@ def compute_kpis(
         aggregates["tickets_per_agent"] += (
             " / count(DISTINCT date_trunc('month', created_at)) FILTER (resolved)"
         )
-    aggs = ", ".join(f"{sql} AS {name}" for name, sql in aggregates.items())
+    quantile_names = [name for name, sql in aggregates.items() if sql.startswith("_")]
+    aggs = ", ".join(
+        [f"{sql} AS {name}" for name, sql in aggregates.items() if name not in quantile_names]
+        + [f"{sql} AS {name}" for name, sql in QUANTILES.items()]
+    )
     period = _period_expr(grain, "created_at", start)
-    base = con.sql(
+    inner = (
         f"SELECT {period} AS period, {', '.join([*dim_cols, aggs]) if dim_cols else aggs} "
         f"FROM ({ticket_view(con)}) t WHERE {cond} GROUP BY {group}"
     )
+    picked = ", ".join(f"{aggregates[n]} AS {n}" for n in quantile_names)
+    base = con.sql(f"SELECT * EXCLUDE ({', '.join(QUANTILES)}), {picked} FROM ({inner})")
     con.register("_kpi_base", base)
     try:
-        backlog = _backlog_sql(grain, dim_cols, where, end)
+        backlog = _backlog_sql(grain, dim_cols, where, start, end)
         nps = _nps_sql(con, grain, dims, start, end, where, surveys)
-        joins = f" LEFT JOIN ({backlog}) bl USING ({group})"
+        joins = f" LEFT JOIN ({backlog}) bl ON {_same_group('b', 'bl', dim_cols)}"
         nps_col = "NULL::DOUBLE AS nps"
         if nps:
-            joins += f" LEFT JOIN ({nps}) sv USING ({group})"
+            joins += f" LEFT JOIN ({nps}) sv ON {_same_group('b', 'sv', dim_cols)}"
             nps_col = "sv.nps"
-        order = ", ".join(["period", *dim_cols])
+        order = ", ".join(["b.period", *(f"b.{d}" for d in dim_cols)])
         query = (
             f"SELECT b.*, coalesce(bl.backlog_end, 0) AS backlog_end, {nps_col} "
             f"FROM _kpi_base b{joins} "
@@ -146,26 +157,38 @@ def compute_kpis(
     return out
 
 
-def _backlog_sql(grain: Grain, dim_cols: list[str], where: str | None, end: date | None) -> str:
-    """Tickets open at each period's end: created before it, not resolved by then."""
+def _same_group(a: str, b: str, dim_cols: list[str]) -> str:
+    """Join condition on period and dimensions; a missing (NULL) value matches itself."""
+    return " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in ["period", *dim_cols])
+
+
+def _backlog_sql(
+    grain: Grain, dim_cols: list[str], where: str | None, start: date | None, end: date | None
+) -> str:
+    """Tickets open at each period's end: created before it and not resolved by then.
+
+    Counted as a running sum of +1 per creation and -1 per resolution by period (per
+    dimension values), so each ticket is read twice rather than once per period.
+    """
+    scope = where or "TRUE"  # tickets created before the window are backlog too
+    dims_sel = "".join(f", {d}" for d in dim_cols)
     if grain == "window":
         stop = f"TIMESTAMP '{end.isoformat()}'" if end else "(SELECT max(created_at) FROM tickets)"
-        ends = f"SELECT DISTINCT period, {stop} AS period_end FROM _kpi_base"
-    else:
-        step = "INTERVAL 7 DAY" if grain == "week" else "INTERVAL 1 MONTH"
-        ends = (
-            f"SELECT DISTINCT period, CAST(period AS TIMESTAMP) + {step} AS period_end "
-            "FROM _kpi_base"
+        return (
+            f"SELECT {_period_expr(grain, 'created_at', start)} AS period{dims_sel}, "
+            f"count(*) FILTER (created_at < {stop}) - count(*) FILTER (resolved_at < {stop}) "
+            f"AS backlog_end FROM tickets WHERE {scope} GROUP BY ALL"
         )
-    dims_sel = "".join(f", t.{d}" for d in dim_cols)
-    group = ", ".join(["p.period", *(f"t.{d}" for d in dim_cols)])
-    # Only the scope filter applies: tickets created before the window are backlog too.
-    scope = where or "TRUE"
+    created = _period_expr(grain, "created_at", start)
+    resolved = _period_expr(grain, "resolved_at", start)
+    partition = f"PARTITION BY {', '.join(dim_cols)} " if dim_cols else ""
     return (
-        f"SELECT p.period{dims_sel}, count(*) AS backlog_end FROM ({ends}) p "
-        f"JOIN tickets t ON t.created_at < p.period_end "
-        f"AND (t.resolved_at IS NULL OR t.resolved_at >= p.period_end) "
-        f"WHERE {scope} GROUP BY {group}"
+        f"SELECT period{dims_sel}, sum(delta) OVER ({partition}ORDER BY period "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS backlog_end FROM ("
+        f"SELECT period{dims_sel}, sum(delta) AS delta FROM ("
+        f"SELECT {created} AS period{dims_sel}, 1 AS delta FROM tickets WHERE {scope} "
+        f"UNION ALL SELECT {resolved} AS period{dims_sel}, -1 AS delta FROM tickets "
+        f"WHERE {scope} AND resolved_at IS NOT NULL) GROUP BY ALL)"
     )
 
 

@@ -63,8 +63,11 @@ class TicketStore:
     def _files(self, gen: Path) -> list[Path]:
         return sorted(gen.glob("month=*/tickets.parquet"))
 
-    def read_into(self, con: duckdb.DuckDBPyConnection, table: str = "tickets") -> int:
-        """Create `table` from the live generation; returns its row count."""
+    def read_into(
+        self, con: duckdb.DuckDBPyConnection, table: str = "tickets", *, view: bool = True
+    ) -> int:
+        """Make `table` read the live generation (a view over its Parquet files, or a copy);
+        returns its row count."""
         gen = self.current
         if gen is None:
             raise StorageError(f"the ticket store {self.root} is empty; run `improve import`")
@@ -74,10 +77,11 @@ class TicketStore:
                 f"generation {gen} holds no month files; delete {self.root} and import the "
                 "exports again"
             )
+        kind = "VIEW" if view else "TABLE"
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         run(
             con,
-            f"CREATE OR REPLACE TABLE {table} AS SELECT {_COLUMNS} FROM read_parquet(?)",
-            [files],
+            f"CREATE OR REPLACE {kind} {table} AS SELECT {_COLUMNS} FROM read_parquet([{listed}])",
         )
         return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
@@ -99,7 +103,7 @@ class TicketStore:
             current = self.current
             self._remove_stale(current)
             if current is not None:
-                self.read_into(con, "_stored")
+                self.read_into(con, "_stored", view=False)
             else:
                 run(
                     con,

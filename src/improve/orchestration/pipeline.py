@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from improve.data import engine
 from improve.data.business import add_business_hours
 from improve.data.canonical import PROGRESS, SURVEYS, TICKETS, load_canonical
 from improve.data.facts import (
@@ -89,7 +90,7 @@ def read_inputs(ctx: RunContext, stage: Stage) -> Inputs:
 def open_data(ctx: RunContext, *, progress: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the programme's canonical tickets (from its ticket store once
     anything was imported, else from the configured file), surveys and progress."""
-    con = duckdb.connect()
+    con = engine.connect()
     sources = ctx.programme.data
     tz = ctx.programme.timezone
     if ctx.store.exists():
@@ -325,7 +326,7 @@ def import_tickets(ctx: RunContext, path: Path, *, preset: str | None, actor: st
             "sheet": configured.sheet if path.suffix.lower() == ".xlsx" else None,
         }
     )
-    con = duckdb.connect()
+    con = engine.connect()
     try:
         load_canonical(con, TICKETS, source, base_dir=Path.cwd(), timezone=ctx.programme.timezone)
         result = ctx.store.merge(con)

@@ -1,0 +1,19 @@
+"""The embedded analytical engine: a DuckDB connection with bounded memory."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+
+# Big imports spill to disk instead of growing past this; IMPROVE_DUCKDB_MEMORY overrides.
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose memory is capped (it spills to a temporary folder)."""
+    con = duckdb.connect()
+    limit = os.environ.get("IMPROVE_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
+    con.execute("SET memory_limit = ?", [limit]).fetchall()
+    con.execute("SET preserve_insertion_order = true").fetchall()
+    return con
