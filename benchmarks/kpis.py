@@ -107,9 +107,10 @@ def phase_cube(store: Path) -> dict[str, float]:
 def _store_files(store: Path) -> list[str]:
     from improve.data.store import TicketStore
 
-    current = TicketStore(store).current
+    tickets = TicketStore(store)
+    current = tickets.current
     assert current is not None
-    return [str(p) for p in sorted(current.glob("month=*/tickets.parquet"))]
+    return [str(p) for p in tickets.files(current)]
 
 
 def phase_bare_cube(store: Path) -> dict[str, float]:

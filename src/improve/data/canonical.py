@@ -16,7 +16,7 @@ from typing import Literal
 import duckdb
 
 from improve.data.presets import GENERIC, ColumnSpec, Preset, detect_preset, get_preset
-from improve.data.readers import ROW_COLUMN, read_raw, run
+from improve.data.readers import ROW_COLUMN, read_raw, row_number_sql, run
 from improve.domain.programme import (
     CANONICAL_COLUMNS,
     PROGRESS_COLUMNS,
@@ -141,7 +141,8 @@ def load_canonical(
     typed = f"_typed_{spec.name}"
     run(
         con,
-        f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {ROW_COLUMN}, "
+        f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {row_number_sql(con, raw)} AS "
+        f"{ROW_COLUMN}, "
         + ", ".join(_typed_expr(spec.types[c], r, c, timezone) for c, r in select.items())
         + ", "
         + ", ".join(f'{r.expr} AS "_src_{c}"' for c, r in select.items())
@@ -156,7 +157,7 @@ def load_canonical(
         con,
         f"CREATE OR REPLACE TABLE {spec.name} AS SELECT "
         + ", ".join(f'"{c}"' for c in spec.types)
-        + f" FROM {typed} ORDER BY {ROW_COLUMN}",
+        + f" FROM {typed}",  # insertion order is kept: the file's order
     )
     run(con, f"DROP TABLE {typed}")
     run(con, f"DROP TABLE {raw}")

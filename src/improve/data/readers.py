@@ -30,6 +30,12 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = 
     con.execute(sql, params or []).fetchall()
 
 
+def row_number_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The expression giving a raw table's file line numbers."""
+    columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    return ROW_COLUMN if ROW_COLUMN in columns else "rowid + 2"
+
+
 def detect_encoding(path: Path) -> str:
     """utf-8 (with or without BOM), utf-16 (Excel "Unicode text"), else gb18030 (GBK)."""
     with path.open("rb") as f:
@@ -137,10 +143,10 @@ def read_raw(
         raise InputDataError(f"{path}: a header row but no tickets; export it again with data")
     if kind == "xlsx":  # the reader numbered the rows itself, skipping blank ones
         return columns[1:]
+    # The file's line numbers come from rowid (insertion order is the file order) when the
+    # rows are read: see row_number_sql.
     if ROW_COLUMN in columns:
         raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
-    # rowid follows insertion order, which DuckDB keeps as the file order.
-    run(con, f"CREATE OR REPLACE TABLE {table} AS SELECT rowid + 2 AS {ROW_COLUMN}, * FROM {table}")
     return columns
 
 

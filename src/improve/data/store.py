@@ -2,7 +2,7 @@
 in generations switched atomically, so an import is all or nothing and a rerun adds nothing.
 
     <root>/CURRENT                 name of the live generation
-    <root>/g000003/month=2025-01/tickets.parquet
+    <root>/g000003/month=2025-01/tickets_0.parquet
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ class TicketStore:
         """Whether any tickets were imported."""
         return self.current is not None
 
-    def _files(self, gen: Path) -> list[Path]:
-        return sorted(gen.glob("month=*/tickets.parquet"))
+    def files(self, gen: Path) -> list[Path]:
+        """The month files of a generation."""
+        return sorted(gen.glob("month=*/*.parquet"))
 
     def read_into(
         self, con: duckdb.DuckDBPyConnection, table: str = "tickets", *, view: bool = True
@@ -71,7 +72,7 @@ class TicketStore:
         gen = self.current
         if gen is None:
             raise StorageError(f"the ticket store {self.root} is empty; run `improve import`")
-        files = [str(f) for f in self._files(gen)]
+        files = [str(f) for f in self.files(gen)]
         if not files:
             raise StorageError(
                 f"generation {gen} holds no month files; delete {self.root} and import the "
@@ -138,21 +139,19 @@ class TicketStore:
             )
             number = int(current.name[1:]) + 1 if current is not None else 1
             gen = self.root / f"g{number:06d}"
-            gen.mkdir()
-            for m in months:
-                folder = gen / f"month={m}"
-                folder.mkdir()
-                run(
-                    con,
-                    f"COPY (SELECT {_COLUMNS} FROM _merged WHERE {_MONTH} = ? "
-                    f"ORDER BY created_at, ticket_id) TO '{folder / 'tickets.parquet'}' "
-                    "(FORMAT parquet, COMPRESSION zstd)",
-                    [m],
-                )
+            listed = ", ".join(f"'{m}'" for m in months)
+            # One pass writes every changed month (DuckDB's Hive-partitioned COPY).
+            run(
+                con,
+                f"COPY (SELECT {_COLUMNS}, {_MONTH} AS month FROM _merged WHERE {_MONTH} IN "
+                f"({listed})) TO '{gen}' "
+                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month), "
+                "FILENAME_PATTERN 'tickets_{i}')",
+            )
             if current is not None:
-                for f in self._files(current):
+                for f in self.files(current):
                     if f.parent.name.removeprefix("month=") not in months:
-                        (gen / f.parent.name).mkdir()
+                        (gen / f.parent.name).mkdir(exist_ok=True)
                         os.link(f, gen / f.parent.name / f.name)
             for name in ("_stored", "_merged"):
                 run(con, f"DROP TABLE {name}")
