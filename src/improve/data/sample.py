@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -478,8 +478,3 @@ def _replace(path: Path, write: object) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)  # type: ignore[operator]
     tmp.replace(path)
-
-
-def created_range() -> tuple[datetime, datetime]:
-    """First and last instant the sample tickets can have been created in."""
-    return datetime.combine(START, datetime.min.time()), datetime.combine(END, datetime.min.time())

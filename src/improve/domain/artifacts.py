@@ -362,15 +362,6 @@ class OptimisationReport(Artifact):
     lessons: tuple[Text, ...]
 
 
-AnyArtifact = (
-    DiagnosisReport
-    | TargetList
-    | ImplementationPlan
-    | ExecutionReport
-    | EvaluationReport
-    | OptimisationReport
-)
-
 ARTIFACT_TYPES: dict[Stage, type[Artifact]] = {
     Stage.DIAGNOSE: DiagnosisReport,
     Stage.TARGET: TargetList,

@@ -20,7 +20,6 @@ from improve.data.facts import (
     load_progress_reports,
     window_facts,
 )
-from improve.data.kpis import compute_kpis
 from improve.data.store import ImportResult
 from improve.domain.artifacts import (
     DiagnosisReport,
@@ -304,15 +303,6 @@ def publish(ctx: RunContext) -> Path:
         statuses={s: v.status for s, v in latest.items() if v},
     )
     return paths.index
-
-
-def kpi_rows(ctx: RunContext, grain: str, dims: list[str]) -> list[dict[str, Any]]:
-    """KPIs of the programme's tickets by period and dimensions (for `improve kpis --config`)."""
-    con = open_data(ctx)
-    try:
-        return compute_kpis(con, grain=grain, dims=dims)  # type: ignore[arg-type]
-    finally:
-        con.close()
 
 
 def import_tickets(ctx: RunContext, path: Path, *, preset: str | None, actor: str) -> ImportResult:

@@ -3,7 +3,7 @@ cycle's index."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -11,11 +11,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from improve.domain.artifacts import ARTIFACT_TITLES, EvaluationReport, TargetList
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage, Text
-from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.reports.charts import charts_for
-from improve.reports.content import kpi_fmt, sections_for
-from improve.reports.sections import Val, Words, display
+from improve.reports.content import kpi_fmt, kpi_label, sections_for
+from improve.reports.sections import Words, display, is_numeric
 
 STAGE_NAMES = {
     Stage.DIAGNOSE: Text(zh="全面诊断", en="Diagnose"),
@@ -52,6 +51,7 @@ def _environment() -> Environment:
 
 
 def _nav(stages: list[Stage], w: Words) -> list[NavLink]:
+    """Links to the stage pages, in cycle order."""
     return [NavLink(s.value, f"{s.value}.html", w.text(STAGE_NAMES[s])) for s in stages]
 
 
@@ -63,12 +63,16 @@ def render_page(
     artifact: Artifact,
     *,
     locale: Locale,
-    programme: Programme,
+    programme: Programme | None = None,
     ref: ArtifactRef | None = None,
     status: str | None = None,
-    stages: list[Stage] | None = None,
+    stages: Sequence[Stage] | None = None,
 ) -> str:
-    """The stage's HTML page: charts, then one table per section."""
+    """The stage's HTML page: charts, then one table per section.
+
+    The page loads plotly.min.js from its own folder and links index.html and the pages of
+    `stages` (all six by default), so it belongs in the folder `write_cycle_reports` fills.
+    `ref` and `status` add the stored version and approval state to the page's header."""
     w = Words(locale)
     stage: Stage = artifact.stage  # type: ignore[attr-defined]
     meta = f"{artifact.programme} / {artifact.cycle}"
@@ -91,10 +95,7 @@ def render_page(
             "note": s.note,
             "rows": [
                 [
-                    {
-                        "text": display(v, f),
-                        "num": (v.fmt if isinstance(v, Val) else f) not in ("text", "date"),
-                    }
+                    {"text": display(v, f), "num": is_numeric(v, f)}
                     for v, f in zip(row, s.formats, strict=True)
                 ]
                 for row in s.rows
@@ -108,9 +109,10 @@ def render_page(
         .render(
             lang=_lang(locale),
             title=w.text(ARTIFACT_TITLES[stage]),
-            subtitle=f"{w.text(programme.name)} · {artifact.cycle}",
+            subtitle=f"{w.text(programme.name) if programme else artifact.programme}"
+            f" · {artifact.cycle}",
             meta=meta,
-            nav=_nav(stages or list(Stage), w),
+            nav=_nav(list(Stage) if stages is None else list(stages), w),
             current=stage.value,
             index_label=w("总览", "Overview"),
             charts=charts_for(artifact, w),
@@ -133,7 +135,7 @@ def _headline(
         rows.append(
             {
                 "id": t.id,
-                "kpi": w.text(KPIS[t.kpi].label),
+                "kpi": kpi_label(t.kpi, w),
                 "baseline": display(t.baseline, fmt),
                 "target": display(t.target, fmt),
                 "deadline": t.deadline.isoformat(),
