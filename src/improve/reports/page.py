@@ -3,7 +3,7 @@ cycle's index."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -11,10 +11,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from improve.domain.artifacts import ARTIFACT_TITLES, EvaluationReport, TargetList
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage, Text
+from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.reports.charts import charts_for
-from improve.reports.content import kpi_fmt, kpi_label, sections_for
-from improve.reports.sections import Words, display, is_numeric
+from improve.reports.content import kpi_fmt, sections_for
+from improve.reports.sections import Val, Words, display
 
 STAGE_NAMES = {
     Stage.DIAGNOSE: Text(zh="全面诊断", en="Diagnose"),
@@ -51,7 +52,6 @@ def _environment() -> Environment:
 
 
 def _nav(stages: list[Stage], w: Words) -> list[NavLink]:
-    """Links to the stage pages, in cycle order."""
     return [NavLink(s.value, f"{s.value}.html", w.text(STAGE_NAMES[s])) for s in stages]
 
 
@@ -63,16 +63,12 @@ def render_page(
     artifact: Artifact,
     *,
     locale: Locale,
-    programme: Programme | None = None,
+    programme: Programme,
     ref: ArtifactRef | None = None,
     status: str | None = None,
-    stages: Sequence[Stage] | None = None,
+    stages: list[Stage] | None = None,
 ) -> str:
-    """The stage's HTML page: charts, then one table per section.
-
-    The page loads plotly.min.js from its own folder and links index.html and the pages of
-    `stages` (all six by default), so it belongs in the folder `write_cycle_reports` fills.
-    `ref` and `status` add the stored version and approval state to the page's header."""
+    """The stage's HTML page: charts, then one table per section."""
     w = Words(locale)
     stage: Stage = artifact.stage  # type: ignore[attr-defined]
     meta = f"{artifact.programme} / {artifact.cycle}"
@@ -95,7 +91,10 @@ def render_page(
             "note": s.note,
             "rows": [
                 [
-                    {"text": display(v, f), "num": is_numeric(v, f)}
+                    {
+                        "text": display(v, f),
+                        "num": (v.fmt if isinstance(v, Val) else f) not in ("text", "date"),
+                    }
                     for v, f in zip(row, s.formats, strict=True)
                 ]
                 for row in s.rows
@@ -109,10 +108,9 @@ def render_page(
         .render(
             lang=_lang(locale),
             title=w.text(ARTIFACT_TITLES[stage]),
-            subtitle=f"{w.text(programme.name) if programme else artifact.programme}"
-            f" · {artifact.cycle}",
+            subtitle=f"{w.text(programme.name)} · {artifact.cycle}",
             meta=meta,
-            nav=_nav(list(Stage) if stages is None else list(stages), w),
+            nav=_nav(stages or list(Stage), w),
             current=stage.value,
             index_label=w("总览", "Overview"),
             charts=charts_for(artifact, w),
@@ -135,7 +133,7 @@ def _headline(
         rows.append(
             {
                 "id": t.id,
-                "kpi": kpi_label(t.kpi, w),
+                "kpi": w.text(KPIS[t.kpi].label),
                 "baseline": display(t.baseline, fmt),
                 "target": display(t.target, fmt),
                 "deadline": t.deadline.isoformat(),
