@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=120
 
 # Browser and office checks use Debian's Chromium and LibreOffice (never a downloaded build).
 if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null; then

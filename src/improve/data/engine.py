@@ -10,9 +10,15 @@ import duckdb
 DEFAULT_MEMORY_LIMIT = "3GB"
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB whose memory is capped (it spills to a temporary folder)."""
+def connect(*, deterministic: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose memory is capped (it spills to a temporary folder).
+
+    `deterministic` runs on one thread: parallel float sums add in a varying order, and an
+    artifact computed twice from the same data must hash the same (a rerun adds nothing).
+    """
     con = duckdb.connect()
+    if deterministic:
+        con.execute("SET threads = 1").fetchall()
     limit = os.environ.get("IMPROVE_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
     con.execute("SET memory_limit = ?", [limit]).fetchall()
     con.execute("SET preserve_insertion_order = true").fetchall()

@@ -89,7 +89,7 @@ def read_inputs(ctx: RunContext, stage: Stage) -> Inputs:
 def open_data(ctx: RunContext, *, progress: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the programme's canonical tickets (from its ticket store once
     anything was imported, else from the configured file), surveys and progress."""
-    con = engine.connect()
+    con = engine.connect(deterministic=True)
     sources = ctx.programme.data
     tz = ctx.programme.timezone
     if ctx.store.exists():

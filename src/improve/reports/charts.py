@@ -1,156 +1,291 @@
 """Plotly figures of the stage artifacts, as HTML fragments that load plotly.min.js from
-beside the page (never a CDN)."""
+beside the page (never a CDN).
+
+Plotly.js renders a small HTML subset in chart text (<b>, <a href>, <br>, ...), so every
+string that comes from data is escaped first (`label`): a title such as
+`<a href=...>` then shows literally instead of becoming a link. The figure JSON itself is
+safe inside <script>: plotly writes < > / as \\u escapes.
+"""
 
 from __future__ import annotations
 
+import html
+import math
+from collections.abc import Iterable
 from datetime import timedelta
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from improve.domain.artifacts import (
     DiagnosisReport,
     EvaluationReport,
     ExecutionReport,
     ImplementationPlan,
+    PlanTask,
     TargetList,
 )
 from improve.domain.base import Artifact
-from improve.domain.kpi import KPIS
-from improve.reports.content import CATEGORY
+from improve.reports.content import CATEGORY, is_rate, kpi_label
 from improve.reports.sections import Words
 
 LAYOUT = {
     "template": "plotly_white",
     "height": 380,
-    "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+    "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
     "font": {"family": "sans-serif"},
 }
+CRITICAL = "#C00000"
+NORMAL = "#5B9BD5"
+GOOD = "#2E7D32"
+BAD = "#C62828"
+NEUTRAL = "#9E9E9E"
+
+
+def label(text: str) -> str:
+    """Data text made inert for plotly's HTML-like text rendering."""
+    return html.escape(text, quote=False)
+
+
+def _lines(parts: Iterable[str]) -> str:
+    """Escaped parts joined by plotly's own line break."""
+    return "<br>".join(label(p) for p in parts)
 
 
 def fragment(fig: go.Figure, div_id: str) -> str:
-    """The figure as a <div> and its script, with no plotly.js of its own."""
-    fig.update_layout(**LAYOUT)
-    html: str = fig.to_html(
+    """The figure as a <div> and its script, with no plotly.js of its own.
+
+    `div_id` is written into the page's script verbatim, so callers pass only ids they
+    build from constants and numbers, never data text."""
+    own = fig.layout.to_plotly_json()
+    own.pop("template", None)
+    fig.update_layout(LAYOUT)
+    fig.update_layout(own)  # what the figure set itself wins over the house layout
+    out: str = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,
         config={"displaylogo": False, "responsive": True},
     )
-    return html
+    return out
 
 
-def _diagnosis(a: DiagnosisReport, w: Words) -> list[str]:
-    out = []
-    scatter = go.Figure()
+MONTHS_AXIS = {"type": "date", "tickformat": "%Y-%m", "dtick": "M1"}
+
+
+def _tickformat(kpi_name: str) -> str:
+    """Rates as percentages with one decimal where needed (62%, 62.5%)."""
+    return ".1~%" if is_rate(kpi_name) else ""
+
+
+def _baseline_vs_benchmark(a: DiagnosisReport, w: Words) -> str | None:
+    """Small multiples, one per KPI with a benchmark: units differ, so no shared axis."""
+    rows = [b for b in a.baseline if b.benchmark is not None and b.value is not None]
+    if not rows:
+        return None
+    cols = min(4, len(rows))
+    nrows = math.ceil(len(rows) / cols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=cols,
+        subplot_titles=[label(kpi_label(b.kpi, w)) for b in rows],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.25 if nrows > 1 else 0.1,
+    )
+    names = [w("基线", "Baseline"), w("基准", "Benchmark")]
+    for i, b in enumerate(rows):
+        r, c = i // cols + 1, i % cols + 1
+        behind = (b.gap or 0) > 0
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[b.value, b.benchmark],
+                marker={"color": [BAD if behind else GOOD, NEUTRAL]},
+                hovertext=[
+                    label(kpi_label(b.kpi, w)),
+                    _lines([b.benchmark_source or w("基准", "Benchmark")]),
+                ],
+                showlegend=False,
+            ),
+            row=r,
+            col=c,
+        )
+        fig.update_yaxes(tickformat=_tickformat(b.kpi), rangemode="tozero", row=r, col=c)
+    fig.update_layout(
+        title=w(
+            "KPI 基线与基准（红色：落后于基准）", "KPI baseline against benchmark (red: behind)"
+        ),
+        height=300 * nrows + 80,
+    )
+    return fragment(fig, "baseline")
+
+
+def _quadrant(a: DiagnosisReport, w: Words) -> str:
+    fig = go.Figure()
     for category in ("people", "process", "tools", "resources"):
         ps = [p for p in a.problems if p.category.value == category]
         if ps:
-            scatter.add_trace(
+            fig.add_trace(
                 go.Scatter(
                     x=[p.feasibility for p in ps],
                     y=[p.impact for p in ps],
                     mode="markers+text",
-                    text=[p.id for p in ps],
+                    text=[label(p.id) for p in ps],
                     textposition="top center",
-                    hovertext=[w.text(p.title) for p in ps],
+                    hovertext=[
+                        _lines([f"{p.id} {w.text(p.title)}", kpi_label(p.kpi, w)]) for p in ps
+                    ],
                     hoverinfo="text",
                     name=w.text(CATEGORY[category]),
                     marker={"size": 14},
                 )
             )
-    scatter.add_hline(y=0.5, line_dash="dot")
-    scatter.add_vline(x=0.5, line_dash="dot")
-    scatter.update_layout(
+    fig.add_hline(y=0.5, line_dash="dot")
+    fig.add_vline(x=0.5, line_dash="dot")
+    for x, y, text in (
+        (0.98, 1.08, w("① 高影响·高可行：优先", "① High impact, feasible: do first")),
+        (0.02, 1.08, w("② 高影响·难实施：规划", "② High impact, hard: plan")),
+        (0.98, -0.08, w("③ 低影响·易实施：顺手", "③ Low impact, easy: quick wins")),
+        (0.02, -0.08, w("④ 低影响·难实施：暂缓", "④ Low impact, hard: defer")),
+    ):
+        fig.add_annotation(
+            x=x,
+            y=y,
+            xref="x",
+            yref="y",
+            text=text,
+            showarrow=False,
+            xanchor="right" if x > 0.5 else "left",
+            font={"color": "#666", "size": 11},
+        )
+    fig.update_layout(
         title=w("优先级四象限：影响 × 可行性", "Priority: impact × feasibility"),
-        xaxis={"title": w("可行性", "Feasibility"), "range": [0, 1.05]},
-        yaxis={"title": w("影响", "Impact"), "range": [0, 1.1]},
+        xaxis={"title": {"text": w("可行性", "Feasibility")}, "range": [-0.02, 1.05]},
+        yaxis={"title": {"text": w("影响", "Impact")}, "range": [-0.15, 1.15]},
+        height=460,
     )
-    out.append(fragment(scatter, "quadrant"))
-    for row in a.baseline:
-        if not ((row.gap or 0) > 0 or row.deteriorated) or not row.monthly:
-            continue
+    return fragment(fig, "quadrant")
+
+
+def _trends(a: DiagnosisReport, w: Words) -> list[str]:
+    """Monthly lines of the KPIs behind benchmark or getting worse, benchmark dashed."""
+    out = []
+    shown = [b for b in a.baseline if ((b.gap or 0) > 0 or b.deteriorated) and b.monthly]
+    for i, row in enumerate(shown):
+        name = kpi_label(row.kpi, w)
         fig = go.Figure(
             go.Scatter(
                 x=[p.period for p in row.monthly],
                 y=[p.value for p in row.monthly],
                 mode="lines+markers",
-                name=w.text(KPIS[row.kpi].label),
+                name=label(name),
             )
         )
         if row.benchmark is not None:
             fig.add_hline(y=row.benchmark, line_dash="dash", annotation_text=w("基准", "benchmark"))
         fig.update_layout(
-            title=w.text(KPIS[row.kpi].label) + w("：月度趋势", ": monthly trend"),
-            yaxis={"tickformat": ".0%" if KPIS[row.kpi].is_rate else ""},
+            title=label(name) + w("：月度趋势", ": monthly trend"),
+            xaxis=MONTHS_AXIS,
+            yaxis={"tickformat": _tickformat(row.kpi)},
         )
-        out.append(fragment(fig, f"trend-{row.kpi}"))
+        out.append(fragment(fig, f"trend-{i}"))
     return out
+
+
+def _diagnosis(a: DiagnosisReport, w: Words) -> list[str]:
+    bars = _baseline_vs_benchmark(a, w)
+    return [*([bars] if bars else []), _quadrant(a, w), *_trends(a, w)]
 
 
 def _targets(a: TargetList, w: Words) -> list[str]:
     fig = go.Figure()
-    labels = [f"{t.id} {w.text(KPIS[t.kpi].label)}" for t in a.targets]
-    change = [100 * (t.target - t.baseline) / t.baseline if t.baseline else 0 for t in a.targets]
-    fig.add_trace(go.Bar(x=labels, y=change, name=w("目标变化 %", "Target change %")))
-    fig.update_layout(title=w("目标相对基线的变化（%）", "Target against baseline (% change)"))
+    labels = [label(f"{t.id} {kpi_label(t.kpi, w)}") for t in a.targets]
+    change = [(t.target - t.baseline) / t.baseline if t.baseline else 0 for t in a.targets]
+    fig.add_trace(go.Bar(x=labels, y=change, name=w("目标变化", "Target change")))
+    fig.update_layout(
+        title=w("目标相对基线的变化", "Target against baseline (change)"),
+        yaxis={"tickformat": ".0%"},
+    )
     return [fragment(fig, "targets")]
+
+
+def _milestones(a: ImplementationPlan) -> list[PlanTask]:
+    """The last task of each strategy: when it ends, the strategy is delivered."""
+    out = []
+    for s in a.strategies:
+        tasks = [t for t in a.tasks if t.strategy == s.key]
+        if tasks:
+            out.append(max(tasks, key=lambda t: t.end))
+    return out
 
 
 def _plan(a: ImplementationPlan, w: Words) -> list[str]:
     tasks = list(reversed(a.tasks))
+    names = {t.id: label(f"{w.text(t.name)} ({t.id})") for t in tasks}
     fig = go.Figure()
+    after = w("前置", "after")
     for critical in (True, False):
         ts = [t for t in tasks if t.critical == critical]
         if not ts:
             continue
         fig.add_trace(
             go.Bar(
-                y=[f"{w.text(t.name)} ({t.id})" for t in ts],
+                y=[names[t.id] for t in ts],
                 x=[(t.end - t.start + timedelta(days=1)).days * 86_400_000 for t in ts],
                 base=[t.start.isoformat() for t in ts],
                 orientation="h",
                 name=w("关键路径", "Critical path") if critical else w("非关键", "Other tasks"),
-                marker={"color": "#C00000" if critical else "#5B9BD5"},
+                marker={"color": CRITICAL if critical else NORMAL},
                 hovertext=[
-                    f"{t.start} → {t.end}; "
-                    + w("前置", "after")
-                    + ": "
-                    + (", ".join(t.depends_on) or "—")
+                    _lines(
+                        [
+                            w.text(t.name),
+                            f"{t.start} → {t.end}",
+                            f"{after}: {', '.join(t.depends_on) or '—'}",
+                        ]
+                    )
                     for t in ts
                 ],
                 hoverinfo="text",
             )
         )
+    milestones = _milestones(a)
+    if milestones:
+        fig.add_trace(
+            go.Scatter(
+                x=[(m.end + timedelta(days=1)).isoformat() for m in milestones],
+                y=[names[m.id] for m in milestones],
+                mode="markers",
+                marker={"symbol": "diamond", "size": 12, "color": "#333"},
+                name=w("里程碑", "Milestone"),
+                hovertext=[_lines([w.text(m.name), str(m.end)]) for m in milestones],
+                hoverinfo="text",
+            )
+        )
     fig.update_layout(
-        title=w("甘特图", "Gantt chart"),
+        title=w("甘特图（红色为关键路径）", "Gantt chart (red: critical path)"),
         barmode="overlay",
         xaxis={"type": "date"},
-        height=max(380, 28 * len(tasks) + 120),
-        yaxis={
-            "categoryorder": "array",
-            "categoryarray": [f"{w.text(t.name)} ({t.id})" for t in tasks],
-        },
+        height=max(380, 28 * len(tasks) + 140),
+        yaxis={"categoryorder": "array", "categoryarray": [names[t.id] for t in tasks]},
+        margin={"l": 320, "r": 20, "t": 60, "b": 50},
     )
-    fig.update_layout(margin={"l": 320})
-    html = fragment(fig, "gantt")
-    return [html]
+    return [fragment(fig, "gantt")]
 
 
 def _execution(a: ExecutionReport, w: Words) -> list[str]:
     out = []
-    for tr in a.trajectories:
+    for i, tr in enumerate(a.trajectories):
         fig = go.Figure()
+        x = [p.period for p in tr.points]
         fig.add_trace(
             go.Scatter(
-                x=[p.period for p in tr.points],
-                y=[p.actual for p in tr.points],
-                mode="lines+markers",
-                name=w("实际", "Actual"),
+                x=x, y=[p.actual for p in tr.points], mode="lines+markers", name=w("实际", "Actual")
             )
         )
         fig.add_trace(
             go.Scatter(
-                x=[p.period for p in tr.points],
+                x=x,
                 y=[p.planned for p in tr.points],
                 mode="lines",
                 line={"dash": "dash"},
@@ -158,29 +293,31 @@ def _execution(a: ExecutionReport, w: Words) -> list[str]:
             )
         )
         fig.update_layout(
-            title=f"{tr.target_id} {w.text(KPIS[tr.kpi].label)}",
-            yaxis={"tickformat": ".0%" if KPIS[tr.kpi].is_rate else ""},
+            title=label(f"{tr.target_id} {kpi_label(tr.kpi, w)}"),
+            xaxis=MONTHS_AXIS,
+            yaxis={"tickformat": _tickformat(tr.kpi)},
         )
-        out.append(fragment(fig, f"trajectory-{tr.target_id}"))
+        out.append(fragment(fig, f"trajectory-{i}"))
     if a.pilot is not None:
         p = a.pilot
         fig = go.Figure()
         before, after = w("之前", "Before"), w("之后", "After")
         fig.add_trace(
-            go.Bar(
-                x=[before, after],
-                y=[p.pilot_before, p.pilot_after],
-                name=w("试点范围", "Pilot scope"),
-            )
+            go.Bar(x=[before, after], y=[p.pilot_before, p.pilot_after], name=w("试点", "Pilot"))
         )
         fig.add_trace(
             go.Bar(
                 x=[before, after],
                 y=[p.control_before, p.control_after],
-                name=w("对照组", "Control"),
+                name=w("对照", "Control"),
+                marker={"color": NEUTRAL},
             )
         )
-        fig.update_layout(title=w.text(p.name), barmode="group")
+        fig.update_layout(
+            title=label(f"{w.text(p.name)} · {kpi_label(p.kpi, w)}"),
+            barmode="group",
+            yaxis={"tickformat": _tickformat(p.kpi)},
+        )
         out.append(fragment(fig, "pilot"))
     return out
 
@@ -188,20 +325,21 @@ def _execution(a: ExecutionReport, w: Words) -> list[str]:
 def _evaluation(a: EvaluationReport, w: Words) -> list[str]:
     fig = go.Figure(
         go.Bar(
-            x=[f"{r.target_id} {w.text(KPIS[r.kpi].label)}" for r in a.results],
+            x=[label(f"{r.target_id} {kpi_label(r.kpi, w)}") for r in a.results],
             y=[r.achievement_display for r in a.results],
-            marker={"color": ["#2E7D32" if r.met else "#C62828" for r in a.results]},
+            marker={"color": [GOOD if r.met else BAD for r in a.results]},
         )
     )
     fig.add_hline(y=1.0, line_dash="dash", annotation_text="100%")
     fig.update_layout(
-        title=w("目标达成率", "Target achievement"), yaxis={"tickformat": ".0%", "range": [0, 1.6]}
+        title=w("目标达成率（绿色：达成）", "Target achievement (green: met)"),
+        yaxis={"tickformat": ".0%", "range": [0, 1.6]},
     )
     return [fragment(fig, "achievement")]
 
 
 def charts_for(artifact: Artifact, w: Words) -> list[str]:
-    """The chart fragments of a stage's page."""
+    """The chart fragments of a stage's page (none for the optimisation report)."""
     if isinstance(artifact, DiagnosisReport):
         return _diagnosis(artifact, w)
     if isinstance(artifact, TargetList):

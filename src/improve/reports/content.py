@@ -54,9 +54,27 @@ CARRY = {
 }
 
 
+def is_rate(kpi_name: str) -> bool:
+    """Whether the KPI is a share shown as a percentage (unknown names are not)."""
+    spec = KPIS.get(kpi_name)
+    return spec is not None and spec.is_rate
+
+
+def kpi_label(kpi_name: str, w: Words) -> str:
+    """The KPI's display name in the locale; an unknown name stands for itself."""
+    spec = KPIS.get(kpi_name)
+    return w.text(spec.label) if spec else kpi_name
+
+
+COUNTS = frozenset({"volume", "backlog_end"})  # whole tickets, no decimals
+
+
 def kpi_fmt(kpi_name: str) -> Fmt:
-    """Percent for rates, one decimal otherwise."""
-    return "pct" if KPIS[kpi_name].is_rate else "num1"
+    """Percent for rates, whole numbers for ticket counts, one decimal otherwise (minutes,
+    hours, points, tickets per agent)."""
+    if is_rate(kpi_name):
+        return "pct"
+    return "int" if kpi_name in COUNTS else "num1"
 
 
 def kv(kpi_name: str, value: float | None) -> Val:
@@ -64,17 +82,29 @@ def kv(kpi_name: str, value: float | None) -> Val:
     return Val(value, kpi_fmt(kpi_name))
 
 
-def _departments(programme: Programme, w: Words) -> dict[str, str]:
-    return {d.key: w.text(d.name) for d in programme.departments}
+def _departments(programme: Programme | None, w: Words) -> dict[str, str]:
+    """Department key -> name in the locale; without a programme the keys stand for
+    themselves."""
+    return {d.key: w.text(d.name) for d in programme.departments} if programme else {}
 
 
-def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme) -> list[Section]:
+def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None) -> list[Section]:
+    """Summary, KPI baseline, problems and gap drivers of the diagnosis."""
     summary = Section(
         "summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")], ["text", "text"]
     )
-    summary.add(w("基线窗口", "Baseline window"), f"{a.window_start} – {a.window_end}")
-    summary.add(w("工单数", "Tickets"), f"{a.tickets:,}")
-    summary.add(w("发现问题", "Problems found"), str(len(a.problems)))
+    summary.add(w("基线窗口起", "Baseline window from"), Val(a.window_start, "date"))
+    summary.add(w("基线窗口止", "Baseline window to"), Val(a.window_end, "date"))
+    summary.add(w("工单数", "Tickets"), Val(a.tickets, "int"))
+    summary.add(
+        w("落后于基准的指标", "KPIs behind benchmark"),
+        Val(sum(1 for b in a.baseline if (b.gap or 0) > 0), "int"),
+    )
+    summary.add(
+        w("趋势恶化的指标", "KPIs deteriorating"),
+        Val(sum(1 for b in a.baseline if b.deteriorated), "int"),
+    )
+    summary.add(w("发现问题", "Problems found"), Val(len(a.problems), "int"))
     summary.add(w("数据指纹", "Data fingerprint"), a.data_fingerprint[:16])
     base = Section(
         "baseline",
@@ -93,7 +123,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme) -> li
     )
     for b in a.baseline:
         base.add(
-            w.text(KPIS[b.kpi].label),
+            kpi_label(b.kpi, w),
             kv(b.kpi, b.value),
             kv(b.kpi, b.benchmark),
             b.benchmark_source,
@@ -140,7 +170,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme) -> li
         problems.add(
             p.id,
             w.text(p.title),
-            w.text(KPIS[p.kpi].label),
+            kpi_label(p.kpi, w),
             w.text(CATEGORY[p.category.value]),
             p.dimension,
             p.segment,
@@ -169,7 +199,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme) -> li
     for kpi_name, segments in a.drivers.items():
         for s in [s for s in segments if s.dimension != "agent"][:12]:
             drivers.add(
-                w.text(KPIS[kpi_name].label),
+                kpi_label(kpi_name, w),
                 s.dimension,
                 s.value,
                 s.tickets,
@@ -180,7 +210,8 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme) -> li
     return [summary, base, problems, drivers]
 
 
-def target_sections(a: TargetList, w: Words, programme: Programme) -> list[Section]:
+def target_sections(a: TargetList, w: Words, programme: Programme | None) -> list[Section]:
+    """The target list with its SMART check, and the department sub-targets."""
     depts = _departments(programme, w)
     targets = Section(
         "targets",
@@ -248,7 +279,7 @@ def target_sections(a: TargetList, w: Words, programme: Programme) -> list[Secti
         )
         targets.add(
             t.id,
-            w.text(KPIS[t.kpi].label),
+            kpi_label(t.kpi, w),
             w.text(DIMENSION[t.dimension.value]),
             kv(t.kpi, t.baseline),
             kv(t.kpi, t.target),
@@ -269,7 +300,7 @@ def target_sections(a: TargetList, w: Words, programme: Programme) -> list[Secti
         for s in t.sub_targets:
             subs.add(
                 t.id,
-                w.text(KPIS[t.kpi].label),
+                kpi_label(t.kpi, w),
                 depts.get(s.department, s.department),
                 kv(t.kpi, s.baseline),
                 kv(t.kpi, s.target),
@@ -278,7 +309,8 @@ def target_sections(a: TargetList, w: Words, programme: Programme) -> list[Secti
     return [targets, subs]
 
 
-def plan_sections(a: ImplementationPlan, w: Words, programme: Programme) -> list[Section]:
+def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) -> list[Section]:
+    """Strategies, tasks and the RACI matrix (the workbook adds the Gantt sheet)."""
     depts = _departments(programme, w)
     strategies = Section(
         "strategies",
@@ -373,23 +405,29 @@ def raci_matrix(a: ImplementationPlan) -> tuple[list[str], dict[str, dict[str, s
     return departments, cells
 
 
-def execution_sections(a: ExecutionReport, w: Words, programme: Programme) -> list[Section]:
+def execution_sections(a: ExecutionReport, w: Words, programme: Programme | None) -> list[Section]:
+    """Task progress, KPI trajectories and, when there was one, the pilot."""
     progress = Section(
         "progress",
         w("执行进度", "Progress"),
         [
             w("任务", "Task"),
-            w("计划完成", "Planned"),
-            w("实际完成", "Reported"),
+            w("计划完成 %", "Planned %"),
+            w("实际完成 %", "Actual %"),
             w("状态", "Status"),
             w("填报日期", "Reported on"),
             w("备注", "Note"),
         ],
-        ["text", "num1", "num1", "text", "date", "text"],
+        ["text", "pct", "pct", "text", "date", "text"],
     )
     for p in a.progress:
         progress.add(
-            p.task_id, p.planned_pct, p.actual_pct, w.text(STATUS[p.status]), p.reported_on, p.note
+            p.task_id,
+            p.planned_pct / 100,
+            None if p.actual_pct is None else p.actual_pct / 100,
+            w.text(STATUS[p.status]),
+            p.reported_on,
+            p.note,
         )
     progress.note = w(f"截至 {a.as_of}，进度绩效指数 SPI = ", f"As of {a.as_of}, SPI = ") + (
         "—" if a.spi is None else f"{a.spi:.2f}"
@@ -410,7 +448,7 @@ def execution_sections(a: ExecutionReport, w: Words, programme: Programme) -> li
         for pt in tr.points:
             trajectory.add(
                 tr.target_id,
-                w.text(KPIS[tr.kpi].label),
+                kpi_label(tr.kpi, w),
                 pt.period,
                 kv(tr.kpi, pt.actual),
                 kv(tr.kpi, pt.planned),
@@ -427,8 +465,9 @@ def execution_sections(a: ExecutionReport, w: Words, programme: Programme) -> li
         scope = ", ".join(f"{k}={v}" for k, v in pr.scope.items())
         pilot.add(w("试点", "Pilot"), w.text(pr.name))
         pilot.add(w("范围", "Scope"), scope)
-        pilot.add(w("期间", "Period"), f"{pr.start} – {pr.end}")
-        pilot.add(w("指标（单票均值）", "KPI (per-ticket mean)"), w.text(KPIS[pr.kpi].label))
+        pilot.add(w("指标（单票均值）", "KPI (per-ticket mean)"), kpi_label(pr.kpi, w))
+        pilot.add(w("开始", "Start"), Val(pr.start, "date"))
+        pilot.add(w("结束", "End"), Val(pr.end, "date"))
         for label, value in (
             (w("试点前", "Pilot before"), pr.pilot_before),
             (w("试点后", "Pilot after"), pr.pilot_after),
@@ -438,18 +477,24 @@ def execution_sections(a: ExecutionReport, w: Words, programme: Programme) -> li
             (w("95% 置信区间下限", "95% CI low"), pr.ci_low),
             (w("95% 置信区间上限", "95% CI high"), pr.ci_high),
         ):
-            pilot.add(label, "—" if value is None else f"{value:,.3f}")
-        pilot.add(w("p 值", "p-value"), "—" if pr.p_value is None else f"{pr.p_value:.2g}")
-        pilot.add(
-            w("工单数（试点/对照）", "Tickets (pilot/control)"),
-            f"{pr.tickets_pilot:,} / {pr.tickets_control:,}",
-        )
+            pilot.add(label, _pilot_value(pr.kpi, value))
+        pilot.add(w("p 值", "p-value"), Val(pr.p_value, "pval"))
+        pilot.add(w("试点工单数", "Pilot tickets"), Val(pr.tickets_pilot, "int"))
+        pilot.add(w("对照工单数", "Control tickets"), Val(pr.tickets_control, "int"))
         pilot.add(w("结论", "Verdict"), w.text(VERDICT[pr.verdict]))
         sections.append(pilot)
     return sections
 
 
-def evaluation_sections(a: EvaluationReport, w: Words, programme: Programme) -> list[Section]:
+def _pilot_value(kpi_name: str, value: float | None) -> Val:
+    """Pilot means are per-ticket: rates as percentages, other values with two decimals."""
+    return Val(value, "pct" if is_rate(kpi_name) else "num2")
+
+
+def evaluation_sections(
+    a: EvaluationReport, w: Words, programme: Programme | None
+) -> list[Section]:
+    """Achievement per target, customer verification and the overall rating."""
     results = Section(
         "achievement",
         w("目标达成", "Achievement"),
@@ -468,7 +513,7 @@ def evaluation_sections(a: EvaluationReport, w: Words, programme: Programme) -> 
     for r in a.results:
         results.add(
             r.target_id,
-            w.text(KPIS[r.kpi].label),
+            kpi_label(r.kpi, w),
             kv(r.kpi, r.baseline),
             kv(r.kpi, r.target),
             kv(r.kpi, r.actual),
@@ -488,7 +533,7 @@ def evaluation_sections(a: EvaluationReport, w: Words, programme: Programme) -> 
     )
     for c in a.customer:
         customer.add(
-            w.text(KPIS[c.kpi].label),
+            kpi_label(c.kpi, w),
             kv(c.kpi, c.before),
             kv(c.kpi, c.after),
             "—" if c.improved is None else "✓" if c.improved else "✗",
@@ -499,12 +544,12 @@ def evaluation_sections(a: EvaluationReport, w: Words, programme: Programme) -> 
         [w("项目", "Item"), w("内容", "Value")],
         ["text", "text"],
     )
-    rating.add(w("综合得分", "Score"), f"{a.score:.1f}")
+    rating.add(w("综合得分", "Score"), Val(a.score, "num1"))
     rating.add(w("等级", "Grade"), a.grade)
     rating.add(w("结论", "Outcome"), w.text(OUTCOME[a.outcome]))
     rating.add(
         w("执行纪律（任务完成率）", "Execution discipline (tasks done)"),
-        f"{a.execution_discipline:.0%}",
+        Val(a.execution_discipline, "pct"),
     )
     rating.add(
         w("权重", "Weights"),
@@ -513,7 +558,10 @@ def evaluation_sections(a: EvaluationReport, w: Words, programme: Programme) -> 
     return [results, customer, rating]
 
 
-def optimisation_sections(a: OptimisationReport, w: Words, programme: Programme) -> list[Section]:
+def optimisation_sections(
+    a: OptimisationReport, w: Words, programme: Programme | None
+) -> list[Section]:
+    """Measures to standardise, carry-over to the next cycle, lessons."""
     standard = Section(
         "standardise",
         w("标准化", "Standardise"),
@@ -531,15 +579,16 @@ def optimisation_sections(a: OptimisationReport, w: Words, programme: Programme)
         )
     carry = Section(
         "carryover",
-        w("遗留事项（转入下一周期）", "Carry-over to the next cycle"),
+        w("遗留事项", "Carry-over"),
         [w("类型", "Kind"), w("对象", "Reference"), w("指标", "KPI"), w("说明", "Reason")],
         ["text"] * 4,
+        note=w("以上事项转入下一改进周期。", "These items carry into the next cycle."),
     )
     for c in a.carry_over:
         carry.add(
             w.text(CARRY[c.kind]),
             c.ref,
-            w.text(KPIS[c.kpi].label) if c.kpi else "",
+            kpi_label(c.kpi, w) if c.kpi else "",
             w.text(c.reason),
         )
     lessons = Section("lessons", w("经验教训", "Lessons"), [w("经验", "Lesson")], ["text"])
@@ -548,7 +597,9 @@ def optimisation_sections(a: OptimisationReport, w: Words, programme: Programme)
     return [standard, carry, lessons]
 
 
-def sections_for(artifact: Artifact, locale: Locale, programme: Programme) -> list[Section]:
+def sections_for(
+    artifact: Artifact, locale: Locale, programme: Programme | None = None
+) -> list[Section]:
     """The report sections of any stage artifact."""
     w = Words(locale)
     builders = {

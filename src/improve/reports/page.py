@@ -3,19 +3,18 @@ cycle's index."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from improve.domain.artifacts import ARTIFACT_TITLES, EvaluationReport, TargetList
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage, Text
-from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.reports.charts import charts_for
-from improve.reports.content import kpi_fmt, sections_for
-from improve.reports.sections import Val, Words, display
+from improve.reports.content import kpi_fmt, kpi_label, sections_for
+from improve.reports.sections import Words, display, is_numeric
 
 STAGE_NAMES = {
     Stage.DIAGNOSE: Text(zh="全面诊断", en="Diagnose"),
@@ -45,14 +44,22 @@ class NavLink:
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("improve.reports", "templates"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=True,  # every value is data; only chart fragments are marked safe
         trim_blocks=True,
         lstrip_blocks=True,
     )
 
 
 def _nav(stages: list[Stage], w: Words) -> list[NavLink]:
+    """Links to the stage pages, in cycle order."""
     return [NavLink(s.value, f"{s.value}.html", w.text(STAGE_NAMES[s])) for s in stages]
+
+
+def _status(status: str | None, w: Words) -> str:
+    """An approval status in the locale; an unknown one as stored, a missing one as a dash."""
+    if not status:
+        return "—"
+    return w.text(STATUS_NAMES[status]) if status in STATUS_NAMES else status
 
 
 def _lang(locale: Locale) -> str:
@@ -63,19 +70,23 @@ def render_page(
     artifact: Artifact,
     *,
     locale: Locale,
-    programme: Programme,
+    programme: Programme | None = None,
     ref: ArtifactRef | None = None,
     status: str | None = None,
-    stages: list[Stage] | None = None,
+    stages: Sequence[Stage] | None = None,
 ) -> str:
-    """The stage's HTML page: charts, then one table per section."""
+    """The stage's HTML page: charts, then one table per section.
+
+    The page loads plotly.min.js from its own folder and links index.html and the pages of
+    `stages` (all six by default), so it belongs in the folder `write_cycle_reports` fills.
+    `ref` and `status` add the stored version and approval state to the page's header."""
     w = Words(locale)
     stage: Stage = artifact.stage  # type: ignore[attr-defined]
     meta = f"{artifact.programme} / {artifact.cycle}"
     if ref is not None:
         meta += f" · {ref.artifact_id} v{ref.version} · {ref.content_hash[:12]}"
     if status:
-        meta += f" · {w.text(STATUS_NAMES.get(status, Text(zh=status, en=status)))}"
+        meta += f" · {_status(status, w)}"
     if artifact.derived_from:
         meta += (
             " · "
@@ -91,10 +102,7 @@ def render_page(
             "note": s.note,
             "rows": [
                 [
-                    {
-                        "text": display(v, f),
-                        "num": (v.fmt if isinstance(v, Val) else f) not in ("text", "date"),
-                    }
+                    {"text": display(v, f), "num": is_numeric(v, f)}
                     for v, f in zip(row, s.formats, strict=True)
                 ]
                 for row in s.rows
@@ -108,9 +116,10 @@ def render_page(
         .render(
             lang=_lang(locale),
             title=w.text(ARTIFACT_TITLES[stage]),
-            subtitle=f"{w.text(programme.name)} · {artifact.cycle}",
+            subtitle=f"{w.text(programme.name) if programme else artifact.programme}"
+            f" · {artifact.cycle}",
             meta=meta,
-            nav=_nav(stages or list(Stage), w),
+            nav=_nav(list(Stage) if stages is None else list(stages), w),
             current=stage.value,
             index_label=w("总览", "Overview"),
             charts=charts_for(artifact, w),
@@ -133,7 +142,7 @@ def _headline(
         rows.append(
             {
                 "id": t.id,
-                "kpi": w.text(KPIS[t.kpi].label),
+                "kpi": kpi_label(t.kpi, w),
                 "baseline": display(t.baseline, fmt),
                 "target": display(t.target, fmt),
                 "deadline": t.deadline.isoformat(),
@@ -167,9 +176,15 @@ def render_index(
                 "present": s in present,
                 "page": f"{s.value}.html",
                 "book": f"{s.value}.xlsx",
-                "artifact_id": ref.artifact_id if ref else w("尚未生成", "not produced yet"),
+                "artifact_id": (
+                    ref.artifact_id
+                    if ref
+                    else "—"
+                    if s in present
+                    else w("尚未生成", "not produced yet")
+                ),
                 "version": f"v{ref.version}" if ref else "—",
-                "status": w.text(STATUS_NAMES[status]) if status in STATUS_NAMES else "—",
+                "status": _status(status, w),
             }
         )
     return (

@@ -1,4 +1,5 @@
-"""What a stage report shows, as titled tables: one model feeds both the workbook and the page."""
+"""What a stage report shows, as titled tables: one model feeds both the workbook and the page,
+so the two never disagree."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Literal
 
 from improve.domain.base import Locale, Text
 
-Fmt = Literal["text", "int", "num1", "num2", "num3", "pct", "date"]
+Fmt = Literal["text", "int", "num1", "num2", "num3", "pct", "pval", "date"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Section:
 
     def add(self, *values: Any) -> None:
         """Append a row (one value per header)."""
-        assert len(values) == len(self.headers), (self.key, values)
+        if len(values) != len(self.headers):
+            raise ValueError(f"section {self.key}: {len(values)} values for {self.headers}")
         self.rows.append(list(values))
 
 
@@ -51,19 +53,29 @@ class Words:
 
 
 def display(value: Any, fmt: Fmt) -> str:
-    """A value as the HTML page shows it."""
+    """A value as the HTML page shows it (the workbook keeps the number and a format)."""
     if isinstance(value, Val):
         value, fmt = value.value, value.fmt
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "✓" if value else "✗"
-    if fmt == "pct" and isinstance(value, int | float):
-        return f"{value:.1%}"
-    if fmt in ("num1", "num2", "num3") and isinstance(value, int | float):
-        return f"{value:,.{fmt[-1]}f}"
-    if fmt == "int" and isinstance(value, int | float):
-        return f"{value:,.0f}"
+    if isinstance(value, int | float):
+        if fmt == "pct":
+            return f"{value:.1%}"
+        if fmt == "pval":
+            return "< 0.001" if value < 0.001 else f"{value:.3f}"
+        if fmt in ("num1", "num2", "num3"):
+            return f"{value:,.{fmt[-1]}f}"
+        if fmt == "int":
+            return f"{value:,.0f}"
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def is_numeric(value: Any, fmt: Fmt) -> bool:
+    """Whether the page right-aligns the cell (numbers, not text or dates)."""
+    if isinstance(value, Val):
+        value, fmt = value.value, value.fmt
+    return fmt not in ("text", "date") and not isinstance(value, str)

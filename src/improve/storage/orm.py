@@ -1,4 +1,9 @@
-"""ORM models of the programme store (SQLite by default, PostgreSQL in production)."""
+"""ORM models of the programme store (SQLite by default, PostgreSQL in production).
+
+Types are chosen to behave the same on both: JSON, CHAR(64) hashes, and timestamps that
+are always UTC-aware (SQLite drops the offset, so `UtcDateTime` stores UTC and restores it).
+Keep migrations/versions in step with this module: tests compare the two.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    CHAR,
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Integer,
@@ -19,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -28,10 +37,43 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+ARTIFACT_STATUSES = ("pending", "approved", "rejected")
+DECISIONS = ("approved", "rejected")
+APPROVAL_LEVELS = ("author", "cross", "final")
+GRAINS = ("week", "month", "window")
+
 
 def utcnow() -> datetime:
     """Timezone-aware now, for created_at columns."""
     return datetime.now(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """DateTime(timezone=True) that only accepts aware values and always returns UTC ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value.isoformat()} has no time zone; pass a UTC one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # SQLite hands back the stored UTC wall time without an offset.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Hash = CHAR(64)
+NullableJson = JSON(none_as_null=True)  # Python None is SQL NULL, not the JSON text 'null'
 
 
 class Base(DeclarativeBase):
@@ -46,12 +88,12 @@ class ProgrammeRow(Base):
     __tablename__ = "programme"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[dict[str, str]] = mapped_column(JSON, comment="Text: {zh, en}.")
     owner: Mapped[str] = mapped_column(String(100))
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
-    definition_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, comment="Programme model dump.")
+    definition_hash: Mapped[str] = mapped_column(Hash)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class CycleRow(Base):
@@ -63,8 +105,8 @@ class CycleRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_key: Mapped[str] = mapped_column(ForeignKey("programme.key"), index=True)
     key: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(32), default="open")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(32), default="open", server_default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ArtifactVersionRow(Base):
@@ -74,51 +116,60 @@ class ArtifactVersionRow(Base):
     __table_args__ = (
         UniqueConstraint("artifact_id", "version"),
         UniqueConstraint("artifact_id", "content_hash"),
+        CheckConstraint(_one_of("status", ARTIFACT_STATUSES), name="status"),
+        CheckConstraint("version >= 1", name="version"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
     stage: Mapped[str] = mapped_column(String(16))
-    artifact_id: Mapped[str] = mapped_column(String(200))
+    artifact_id: Mapped[str] = mapped_column(String(200), comment="programme/cycle/stage")
     version: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    derived_from: Mapped[list[Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    content_hash: Mapped[str] = mapped_column(Hash)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, comment="model_dump(mode='json').")
+    derived_from: Mapped[list[Any]] = mapped_column(JSON, comment="ArtifactRef dumps.")
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ApprovalRow(Base):
     """One approver's decision on one artifact version."""
 
     __tablename__ = "approval"
-    __table_args__ = (UniqueConstraint("artifact_version_id", "level", "approver"),)
+    __table_args__ = (
+        UniqueConstraint("artifact_version_id", "level", "approver"),
+        CheckConstraint(_one_of("level", APPROVAL_LEVELS), name="level"),
+        CheckConstraint(_one_of("decision", DECISIONS), name="decision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     artifact_version_id: Mapped[int] = mapped_column(ForeignKey("artifact_version.id"), index=True)
-    level: Mapped[str] = mapped_column(String(16), default="author")
+    level: Mapped[str] = mapped_column(String(16), default="author", server_default="author")
     approver: Mapped[str] = mapped_column(String(100))
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class KpiSnapshotRow(Base):
     """A KPI value of a period, as a stage computed it."""
 
     __tablename__ = "kpi_snapshot"
-    __table_args__ = (UniqueConstraint("programme_key", "scope", "grain", "period", "kpi"),)
+    __table_args__ = (
+        UniqueConstraint("programme_key", "scope", "grain", "period", "kpi"),
+        CheckConstraint(_one_of("grain", GRAINS), name="grain"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_key: Mapped[str] = mapped_column(ForeignKey("programme.key"))
     cycle_key: Mapped[str | None] = mapped_column(String(64))
-    scope: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(200), comment="'all' or e.g. 'region=华东'.")
     grain: Mapped[str] = mapped_column(String(8))
-    period: Mapped[date] = mapped_column(Date)
-    kpi: Mapped[str] = mapped_column(String(40))
+    period: Mapped[date] = mapped_column(Date, comment="First day of the period.")
+    kpi: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class PlanTaskRow(Base):
@@ -131,10 +182,10 @@ class PlanTaskRow(Base):
     artifact_version_id: Mapped[int] = mapped_column(ForeignKey("artifact_version.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(200))
     strategy: Mapped[str] = mapped_column(String(64))
-    name_zh: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
     department: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(100))
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     critical: Mapped[bool] = mapped_column(Boolean)
@@ -144,7 +195,10 @@ class ProgressUpdateRow(Base):
     """An owner's progress report on a task at a date (执行进度跟踪表 row)."""
 
     __tablename__ = "progress_update"
-    __table_args__ = (UniqueConstraint("programme_key", "cycle_key", "task_id", "as_of"),)
+    __table_args__ = (
+        UniqueConstraint("programme_key", "cycle_key", "task_id", "as_of"),
+        CheckConstraint("percent_complete BETWEEN 0 AND 100", name="percent_complete"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_key: Mapped[str] = mapped_column(ForeignKey("programme.key"))
@@ -152,10 +206,10 @@ class ProgressUpdateRow(Base):
     task_id: Mapped[str] = mapped_column(String(200))
     as_of: Mapped[date] = mapped_column(Date)
     percent_complete: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    source_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source_hash: Mapped[str] = mapped_column(Hash, comment="SHA-256 of the row as imported.")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AuditRow(Base):
@@ -164,10 +218,10 @@ class AuditRow(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(64))
-    object: Mapped[str] = mapped_column(String(200))
-    hash_before: Mapped[str | None] = mapped_column(String(64))
-    hash_after: Mapped[str | None] = mapped_column(String(64))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    object: Mapped[str] = mapped_column(String(200), index=True)
+    hash_before: Mapped[str | None] = mapped_column(Hash)
+    hash_after: Mapped[str | None] = mapped_column(Hash)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(NullableJson)

@@ -1,24 +1,27 @@
 """Repository functions: keyword-only, pydantic in and out; the caller owns the transaction
-(these flush, never commit)."""
+(these flush, never commit), so a stage's artifact, its plan tasks and its audit rows land
+together or not at all."""
 
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from improve.domain.artifacts import ARTIFACT_TYPES
+from improve.domain.artifacts import ARTIFACT_TYPES, ImplementationPlan
 from improve.domain.base import Artifact, ArtifactRef, Stage
-from improve.domain.hashing import canonical_json, content_hash
+from improve.domain.hashing import content_hash
 from improve.domain.programme import Programme
-from improve.errors import ApprovalError, NotFoundError
+from improve.errors import ApprovalError, NotFoundError, StorageError
 from improve.storage.orm import (
+    GRAINS,
     ApprovalRow,
     ArtifactVersionRow,
     AuditRow,
@@ -31,51 +34,56 @@ from improve.storage.orm import (
 )
 
 Status = Literal["pending", "approved", "rejected"]
+Level = Literal["author", "cross", "final"]
+Grain = Literal["week", "month", "window"]
+
+SYSTEM_ACTOR = "improve"
 
 
-class StoredArtifact(BaseModel):
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StoredArtifact(_Result):
     """An artifact version as stored: its identity, approval status and content."""
-
-    model_config = ConfigDict(frozen=True)
 
     ref: ArtifactRef
     status: Status
-    artifact: Artifact
-    created_at: datetime
+    # SerializeAsAny: dump the concrete report's fields, not only the Artifact header.
+    artifact: SerializeAsAny[Artifact]
+    created_at: datetime = Field(description="UTC.")
 
 
-class ProgressRow(BaseModel):
-    """One progress report row (执行进度跟踪表)."""
+class ProgressRow(_Result):
+    """One progress report row (执行进度跟踪表): a task's completion at a date."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    task_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1, max_length=200)
     as_of: date
     percent_complete: float = Field(ge=0, le=100)
-    status: str = ""
+    status: str = Field(default="", max_length=64)
     note: str | None = None
 
     @property
     def source_hash(self) -> str:
-        """Hash of the row's content: an unchanged re-import is recognised."""
+        """SHA-256 of the row's content: an unchanged re-import is recognised by it."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
 
-class StageStatus(BaseModel):
-    """The latest version of one stage's artifact in a cycle."""
+class StageStatus(_Result):
+    """The latest version of one stage's artifact in a cycle (None when not run yet)."""
 
-    stage: str
+    stage: Stage
     artifact_id: str | None
     version: int | None
-    status: str | None
+    status: Status | None
 
 
-class CycleStatus(BaseModel):
-    """A cycle and where each of its stages stands."""
+class CycleStatus(_Result):
+    """A cycle and where each of its six stages stands, for `improve status`."""
 
     programme_key: str
     cycle_key: str
-    stages: list[StageStatus]
+    stages: tuple[StageStatus, ...]
 
 
 def artifact_id_for(programme_key: str, cycle_key: str, stage: Stage) -> str:
@@ -93,9 +101,10 @@ def record_audit(
     hash_after: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append an audit entry."""
+    """Append an audit entry: who did what to which object, with content hashes."""
     session.add(
         AuditRow(
+            at=utcnow(),
             actor=actor,
             action=action,
             object=object,
@@ -108,20 +117,22 @@ def record_audit(
 
 
 def save_programme(*, session: Session, programme: Programme) -> None:
-    """Insert or update the programme's stored definition."""
-    definition = json.loads(canonical_json(programme))
+    """Insert the programme, or update its stored definition when it changed (audited)."""
+    definition = programme.model_dump(mode="json")
     digest = content_hash(programme)
+    name = programme.name.model_dump()
     row = session.get(ProgrammeRow, programme.key)
     if row is None:
         session.add(
             ProgrammeRow(
                 key=programme.key,
-                name=programme.name.zh,
+                name=name,
                 owner=programme.owner,
                 definition=definition,
                 definition_hash=digest,
             )
         )
+        session.flush()
         record_audit(
             session=session,
             actor=programme.owner,
@@ -132,12 +143,13 @@ def save_programme(*, session: Session, programme: Programme) -> None:
     elif row.definition_hash != digest:
         before = row.definition_hash
         row.name, row.owner, row.definition, row.definition_hash = (
-            programme.name.zh,
+            name,
             programme.owner,
             definition,
             digest,
         )
         row.updated_at = utcnow()
+        session.flush()
         record_audit(
             session=session,
             actor=programme.owner,
@@ -146,22 +158,35 @@ def save_programme(*, session: Session, programme: Programme) -> None:
             hash_before=before,
             hash_after=digest,
         )
-    session.flush()
 
 
 def get_programme(*, session: Session, key: str) -> Programme:
-    """The stored definition of programme `key`."""
+    """The stored definition of programme `key` (as last run)."""
     row = session.get(ProgrammeRow, key)
     if row is None:
         raise NotFoundError(
-            f"programme {key!r} is not in the store; run it first "
-            "(improve run CONFIG) or check IMPROVE_DATABASE_URL"
+            f"programme {key!r} is not in the store; run it first (improve run CONFIG) "
+            "or check IMPROVE_DATABASE_URL"
         )
-    return Programme.model_validate(row.definition)
+    try:
+        return Programme.model_validate(row.definition)
+    except ValidationError as exc:
+        raise StorageError(
+            f"the stored definition of programme {key!r} no longer validates "
+            f"({exc.error_count()} errors); rerun the programme to store it again"
+        ) from exc
+
+
+def _require_programme(session: Session, programme_key: str, what: str) -> None:
+    if session.get(ProgrammeRow, programme_key) is None:
+        raise NotFoundError(
+            f"programme {programme_key!r} is not in the store, so {what} cannot be saved; "
+            "save the programme first (save_programme, which every run does)"
+        )
 
 
 def ensure_cycle(*, session: Session, programme_key: str, cycle_key: str) -> int:
-    """The id of the cycle, created when new."""
+    """The id of the cycle, created when new; the programme must be saved first."""
     found = session.scalar(
         select(CycleRow.id).where(
             CycleRow.programme_key == programme_key, CycleRow.key == cycle_key
@@ -169,20 +194,33 @@ def ensure_cycle(*, session: Session, programme_key: str, cycle_key: str) -> int
     )
     if found is not None:
         return found
-    if session.get(ProgrammeRow, programme_key) is None:
-        raise NotFoundError(
-            f"programme {programme_key!r} is not in the store; save its "
-            "definition first (a stage run does)"
-        )
-    row = CycleRow(programme_key=programme_key, key=cycle_key)
+    _require_programme(session, programme_key, f"cycle {cycle_key!r}")
+    row = CycleRow(programme_key=programme_key, key=cycle_key, created_at=utcnow())
     session.add(row)
     session.flush()
     return row.id
 
 
+def _stage_of(artifact: Artifact) -> Stage:
+    stage = getattr(artifact, "stage", None)
+    if not isinstance(stage, Stage):
+        raise StorageError(
+            f"{type(artifact).__name__} has no stage, so it cannot be stored; "
+            f"store one of {', '.join(t.__name__ for t in ARTIFACT_TYPES.values())}"
+        )
+    return stage
+
+
 def _stored(row: ArtifactVersionRow) -> StoredArtifact:
     stage = Stage(row.stage)
-    artifact = ARTIFACT_TYPES[stage].model_validate(row.payload)
+    try:
+        artifact = ARTIFACT_TYPES[stage].model_validate(row.payload)
+    except ValidationError as exc:
+        raise StorageError(
+            f"stored artifact {row.artifact_id} v{row.version} does not match the "
+            f"{ARTIFACT_TYPES[stage].__name__} model ({exc.error_count()} errors); rerun the "
+            "stage to store a readable version, or use the improve release that wrote it"
+        ) from exc
     return StoredArtifact(
         ref=ArtifactRef(
             stage=stage,
@@ -196,12 +234,29 @@ def _stored(row: ArtifactVersionRow) -> StoredArtifact:
     )
 
 
+def _latest_row(session: Session, artifact_id: str) -> ArtifactVersionRow | None:
+    return session.scalar(
+        select(ArtifactVersionRow)
+        .where(ArtifactVersionRow.artifact_id == artifact_id)
+        .order_by(ArtifactVersionRow.version.desc())
+        .limit(1)
+    )
+
+
 def save_artifact(
-    *, session: Session, programme_key: str, cycle_key: str, artifact: Artifact, actor: str
+    *,
+    session: Session,
+    programme_key: str,
+    cycle_key: str,
+    artifact: Artifact,
+    actor: str = SYSTEM_ACTOR,
 ) -> tuple[StoredArtifact, bool]:
-    """Store the artifact as a new version, unless a version with the same content exists
-    (then that version is returned and nothing is added)."""
-    stage: Stage = artifact.stage  # type: ignore[attr-defined]
+    """Store the artifact as the next version, pending approval, and audit it.
+
+    Returns the stored version and whether it is new: when a version with the same content
+    hash exists, that version is returned and nothing is written (reruns are idempotent).
+    """
+    stage = _stage_of(artifact)
     artifact_id = artifact_id_for(programme_key, cycle_key, stage)
     digest = content_hash(artifact)
     same = session.scalar(
@@ -212,25 +267,27 @@ def save_artifact(
     if same is not None:
         return _stored(same), False
     cycle_id = ensure_cycle(session=session, programme_key=programme_key, cycle_key=cycle_key)
-    previous = session.scalar(
-        select(ArtifactVersionRow)
-        .where(ArtifactVersionRow.artifact_id == artifact_id)
-        .order_by(ArtifactVersionRow.version.desc())
-        .limit(1)
-    )
+    previous = _latest_row(session, artifact_id)
     row = ArtifactVersionRow(
         cycle_id=cycle_id,
         stage=stage.value,
         artifact_id=artifact_id,
-        version=(previous.version + 1) if previous else 1,
+        version=previous.version + 1 if previous else 1,
         content_hash=digest,
         payload=artifact.model_dump(mode="json"),
         derived_from=[r.model_dump(mode="json") for r in artifact.derived_from],
         status="pending",
         created_by=actor,
+        created_at=utcnow(),
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise StorageError(
+            f"artifact {artifact_id} v{row.version} was stored by another run at the same "
+            "time; rerun the stage (it will reuse or follow that version)"
+        ) from exc
     record_audit(
         session=session,
         actor=actor,
@@ -245,25 +302,27 @@ def save_artifact(
 def latest_artifact(
     *, session: Session, programme_key: str, cycle_key: str, stage: Stage
 ) -> StoredArtifact | None:
-    """The highest version of the stage's artifact in the cycle, if any."""
-    row = session.scalar(
-        select(ArtifactVersionRow)
-        .where(ArtifactVersionRow.artifact_id == artifact_id_for(programme_key, cycle_key, stage))
-        .order_by(ArtifactVersionRow.version.desc())
-        .limit(1)
-    )
+    """The highest version of the stage's artifact in the cycle, or None if never run."""
+    row = _latest_row(session, artifact_id_for(programme_key, cycle_key, stage))
     return None if row is None else _stored(row)
 
 
 def _version_row(session: Session, artifact_id: str, version: int | None) -> ArtifactVersionRow:
-    query = select(ArtifactVersionRow).where(ArtifactVersionRow.artifact_id == artifact_id)
-    if version is not None:
-        query = query.where(ArtifactVersionRow.version == version)
-    row = session.scalar(query.order_by(ArtifactVersionRow.version.desc()).limit(1))
+    row = (
+        _latest_row(session, artifact_id)
+        if version is None
+        else session.scalar(
+            select(ArtifactVersionRow).where(
+                ArtifactVersionRow.artifact_id == artifact_id,
+                ArtifactVersionRow.version == version,
+            )
+        )
+    )
     if row is None:
-        which = f" v{version}" if version is not None else ""
+        which = "" if version is None else f" version {version}"
         raise NotFoundError(
-            f"artifact {artifact_id}{which} does not exist; `improve status` lists the artifact ids"
+            f"artifact {artifact_id}{which} does not exist; `improve status` lists the "
+            "artifact ids and their latest versions"
         )
     return row
 
@@ -284,32 +343,43 @@ def approve(
     approvers: tuple[str, ...],
     reject: bool = False,
     comment: str | None = None,
+    level: Level = "author",
 ) -> StoredArtifact:
-    """Record an approver's decision; approving twice records it once."""
+    """Record an approver's decision on a version and set its status to it (audited).
+
+    Repeating the same decision changes nothing; a changed decision replaces the earlier one.
+    """
     if approver not in approvers:
+        allowed = ", ".join(approvers) or "nobody is configured"
         raise ApprovalError(
-            f"{approver!r} may not approve {artifact_id}: not an approver of the "
-            f"programme ({', '.join(approvers)}); ask one of them"
+            f"{approver!r} may not approve {artifact_id} v{version}: not an approver of the "
+            f"programme ({allowed}); ask one of them, or add the name under approvers in the "
+            "programme file"
         )
     row = _version_row(session, artifact_id, version)
-    decision = "rejected" if reject else "approved"
+    decision: Status = "rejected" if reject else "approved"
     existing = session.scalar(
         select(ApprovalRow).where(
             ApprovalRow.artifact_version_id == row.id,
-            ApprovalRow.level == "author",
+            ApprovalRow.level == level,
             ApprovalRow.approver == approver,
         )
     )
     if existing is None:
         session.add(
             ApprovalRow(
-                artifact_version_id=row.id, approver=approver, decision=decision, comment=comment
+                artifact_version_id=row.id,
+                level=level,
+                approver=approver,
+                decision=decision,
+                comment=comment,
+                created_at=utcnow(),
             )
         )
-    elif existing.decision != decision or existing.comment != comment:
-        existing.decision, existing.comment = decision, comment
-    else:
+    elif (existing.decision, existing.comment) == (decision, comment):
         return _stored(row)
+    else:
+        existing.decision, existing.comment, existing.created_at = decision, comment, utcnow()
     row.status = decision
     session.flush()
     record_audit(
@@ -319,47 +389,76 @@ def approve(
         object=f"{artifact_id}@v{version}",
         hash_before=row.content_hash,
         hash_after=row.content_hash,
-        detail={"comment": comment} if comment else None,
+        detail={"level": level, "comment": comment},
     )
     return _stored(row)
 
 
-def save_plan_tasks(*, session: Session, ref: ArtifactRef, plan: Any) -> int:
-    """Store the plan version's tasks (once); returns how many were added."""
-    row = _version_row(session, ref.artifact_id, ref.version)
+def save_plan_tasks(
+    *,
+    session: Session,
+    plan: ImplementationPlan,
+    ref: ArtifactRef | None = None,
+    artifact_version_id: int | None = None,
+) -> int:
+    """Store the plan version's tasks (the Gantt rows) once; returns how many were added.
+
+    Name the version by `ref` (as save_artifact returns it) or by `artifact_version_id`.
+    """
+    if (ref is None) == (artifact_version_id is None):
+        raise TypeError("save_plan_tasks needs exactly one of ref= or artifact_version_id=")
+    if ref is not None:
+        row = _version_row(session, ref.artifact_id, ref.version)
+    else:
+        found = session.get(ArtifactVersionRow, artifact_version_id)
+        if found is None:
+            raise NotFoundError(
+                f"artifact version id {artifact_version_id} does not exist; save the plan "
+                "with save_artifact first"
+            )
+        row = found
+    if row.stage != Stage.DESIGN.value or row.content_hash != content_hash(plan):
+        raise StorageError(
+            f"the plan given is not the content of {row.artifact_id} v{row.version}; pass the "
+            "plan that save_artifact stored under that version"
+        )
     have = set(
         session.scalars(
             select(PlanTaskRow.task_id).where(PlanTaskRow.artifact_version_id == row.id)
         )
     )
-    added = 0
-    for t in plan.tasks:
-        if t.id in have:
-            continue
-        session.add(
-            PlanTaskRow(
-                artifact_version_id=row.id,
-                task_id=t.id,
-                strategy=t.strategy,
-                name_zh=t.name.zh,
-                name_en=t.name.en,
-                department=t.department,
-                role=t.role,
-                start=t.start,
-                end=t.end,
-                critical=t.critical,
-            )
+    new = [t for t in plan.tasks if t.id not in have]
+    session.add_all(
+        PlanTaskRow(
+            artifact_version_id=row.id,
+            task_id=t.id,
+            strategy=t.strategy,
+            name_zh=t.name.zh,
+            name_en=t.name.en,
+            department=t.department,
+            role=t.role,
+            start=t.start,
+            end=t.end,
+            critical=t.critical,
         )
-        added += 1
+        for t in new
+    )
     session.flush()
-    return added
+    return len(new)
 
 
 def save_progress_updates(
-    *, session: Session, programme_key: str, cycle_key: str, rows: Iterable[ProgressRow]
+    *,
+    session: Session,
+    programme_key: str,
+    cycle_key: str,
+    rows: Iterable[ProgressRow],
+    actor: str = SYSTEM_ACTOR,
 ) -> int:
-    """Store progress rows; an identical row already stored is skipped, a changed one for
-    the same task and date replaces it. Returns how many rows were added or changed."""
+    """Store progress rows by (task, as-of date): a row identical to the stored one is
+    skipped, a changed one replaces it. Returns how many rows were inserted or changed
+    (0 when the same report is imported again)."""
+    _require_programme(session, programme_key, "its progress reports")
     stored = {
         (r.task_id, r.as_of): r
         for r in session.scalars(
@@ -369,8 +468,9 @@ def save_progress_updates(
             )
         )
     }
-    changed = 0
+    inserted = updated = 0
     for new in rows:
+        digest = new.source_hash
         old = stored.get((new.task_id, new.as_of))
         if old is None:
             row = ProgressUpdateRow(
@@ -381,34 +481,34 @@ def save_progress_updates(
                 percent_complete=new.percent_complete,
                 status=new.status,
                 note=new.note,
-                source_hash=new.source_hash,
+                source_hash=digest,
+                created_at=utcnow(),
             )
             session.add(row)
             stored[(new.task_id, new.as_of)] = row
-        elif old.source_hash != new.source_hash:
+            inserted += 1
+        elif old.source_hash != digest:
             old.percent_complete, old.status, old.note, old.source_hash = (
                 new.percent_complete,
                 new.status,
                 new.note,
-                new.source_hash,
+                digest,
             )
-        else:
-            continue
-        changed += 1
+            updated += 1
     session.flush()
-    if changed:
+    if inserted or updated:
         record_audit(
             session=session,
-            actor="import",
+            actor=actor,
             action="progress.imported",
             object=f"{programme_key}/{cycle_key}",
-            detail={"rows": changed},
+            detail={"inserted": inserted, "updated": updated},
         )
-    return changed
+    return inserted + updated
 
 
 def load_progress(*, session: Session, programme_key: str, cycle_key: str) -> list[ProgressRow]:
-    """Every stored progress row of the cycle, by task and date."""
+    """Every stored progress row of the cycle, ordered by task and date."""
     rows = session.scalars(
         select(ProgressUpdateRow)
         .where(
@@ -434,11 +534,15 @@ def save_kpi_snapshots(
     session: Session,
     programme_key: str,
     cycle_key: str | None,
-    grain: str,
+    grain: Grain,
     scope: str,
     rows: Iterable[tuple[date, str, float | None]],
 ) -> int:
-    """Insert or update KPI values by (scope, grain, period, KPI); returns rows changed."""
+    """Insert or update KPI values by (programme, scope, grain, period, KPI); NaN is stored
+    as NULL. Returns how many rows were inserted or changed (0 on an identical rerun)."""
+    if grain not in GRAINS:
+        raise ValueError(f"KPI snapshot grain {grain!r} unknown; use one of {', '.join(GRAINS)}")
+    _require_programme(session, programme_key, "its KPI snapshots")
     existing = {
         (r.period, r.kpi): r
         for r in session.scalars(
@@ -450,7 +554,8 @@ def save_kpi_snapshots(
         )
     }
     changed = 0
-    for period, kpi, value in rows:
+    for period, kpi, raw in rows:
+        value = None if raw is None or math.isnan(raw) else float(raw)
         old = existing.get((period, kpi))
         if old is None:
             row = KpiSnapshotRow(
@@ -461,6 +566,7 @@ def save_kpi_snapshots(
                 period=period,
                 kpi=kpi,
                 value=value,
+                computed_at=utcnow(),
             )
             session.add(row)
             existing[(period, kpi)] = row
@@ -479,26 +585,45 @@ def count_rows(*, session: Session, table: type[Any]) -> int:
 
 
 def cycle_status(*, session: Session, programme_key: str | None = None) -> list[CycleStatus]:
-    """Every cycle with each stage's latest artifact version and status."""
-    query = select(CycleRow).order_by(CycleRow.programme_key, CycleRow.key)
+    """Every cycle (of one programme, or all) with each stage's latest version and status."""
+    cycles = select(CycleRow).order_by(CycleRow.programme_key, CycleRow.key)
     if programme_key is not None:
-        query = query.where(CycleRow.programme_key == programme_key)
+        cycles = cycles.where(CycleRow.programme_key == programme_key)
+    newest = (
+        select(
+            ArtifactVersionRow.cycle_id,
+            ArtifactVersionRow.stage,
+            func.max(ArtifactVersionRow.version).label("version"),
+        )
+        .group_by(ArtifactVersionRow.cycle_id, ArtifactVersionRow.stage)
+        .subquery()
+    )
+    latest = select(
+        ArtifactVersionRow.cycle_id,
+        ArtifactVersionRow.stage,
+        ArtifactVersionRow.artifact_id,
+        ArtifactVersionRow.version,
+        ArtifactVersionRow.status,
+    ).join(
+        newest,
+        (ArtifactVersionRow.cycle_id == newest.c.cycle_id)
+        & (ArtifactVersionRow.stage == newest.c.stage)
+        & (ArtifactVersionRow.version == newest.c.version),
+    )
+    by_cycle: dict[tuple[int, str], tuple[str, int, Any]] = {
+        (r.cycle_id, r.stage): (r.artifact_id, r.version, r.status) for r in session.execute(latest)
+    }
     out = []
-    for cycle in session.scalars(query):
+    for cycle in session.scalars(cycles):
         stages = []
         for stage in Stage:
-            latest = latest_artifact(
-                session=session, programme_key=cycle.programme_key, cycle_key=cycle.key, stage=stage
-            )
+            artifact_id, version, status = by_cycle.get((cycle.id, stage.value), (None, None, None))
             stages.append(
-                StageStatus(
-                    stage=stage.value,
-                    artifact_id=latest.ref.artifact_id if latest else None,
-                    version=latest.ref.version if latest else None,
-                    status=latest.status if latest else None,
-                )
+                StageStatus(stage=stage, artifact_id=artifact_id, version=version, status=status)
             )
         out.append(
-            CycleStatus(programme_key=cycle.programme_key, cycle_key=cycle.key, stages=stages)
+            CycleStatus(
+                programme_key=cycle.programme_key, cycle_key=cycle.key, stages=tuple(stages)
+            )
         )
     return out
