@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.reports.samples import make_artifacts
+from tests.samples import make_artifacts
 
 from improve.domain.base import Artifact, Stage
 

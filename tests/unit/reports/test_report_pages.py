@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from tests.unit.reports.samples import make_diagnosis, make_optimisation, make_plan
+from tests.samples import make_diagnosis, make_optimisation, make_plan
 
 from improve.domain.artifacts import ARTIFACT_TITLES
 from improve.domain.base import Artifact, Locale, Stage, Text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from tests.unit.reports.samples import make_artifacts, ref_of
+from tests.samples import make_artifacts, ref_of
 
 from improve.domain.base import Artifact, ArtifactRef, Stage
 from improve.domain.programme import Programme

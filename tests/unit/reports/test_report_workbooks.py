@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
-from tests.unit.reports.samples import make_diagnosis, make_execution, make_plan
+from tests.samples import make_diagnosis, make_execution, make_plan
 
 from improve.domain.artifacts import ARTIFACT_TITLES
 from improve.domain.base import Artifact, Locale, Stage, Text
