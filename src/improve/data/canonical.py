@@ -141,7 +141,7 @@ def load_canonical(
     typed = f"_typed_{spec.name}"
     run(
         con,
-        f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT {row_number_sql(con, raw)} AS "
+        f"CREATE OR REPLACE TEMP VIEW {typed} AS SELECT {row_number_sql(con, raw)} AS "
         f"{ROW_COLUMN}, "
         + ", ".join(_typed_expr(spec.types[c], r, c, timezone) for c, r in select.items())
         + ", "
@@ -150,7 +150,7 @@ def load_canonical(
     )
     problems, total = _validate(con, spec, typed, select)
     if problems:
-        run(con, f"DROP TABLE IF EXISTS {typed}")
+        run(con, f"DROP VIEW IF EXISTS {typed}")
         run(con, f"DROP TABLE IF EXISTS {raw}")
         raise_problems(path, problems, total)
     run(
@@ -159,7 +159,7 @@ def load_canonical(
         + ", ".join(f'"{c}"' for c in spec.types)
         + f" FROM {typed}",  # insertion order is kept: the file's order
     )
-    run(con, f"DROP TABLE {typed}")
+    run(con, f"DROP VIEW {typed}")
     run(con, f"DROP TABLE {raw}")
     count = con.execute(f"SELECT count(*) FROM {spec.name}").fetchall()[0]
     return int(count[0]) if count else 0
@@ -283,15 +283,12 @@ def _typed_expr(kind: ColumnType, resolved: Resolved, name: str, tz: str) -> str
 def _validate(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, typed: str, select: Mapping[str, Resolved]
 ) -> tuple[list[Problem], int]:
-    checks: list[str] = []
+    """Every check in one pass over the (unmaterialised) typed view; the source values of
+    the first failures are fetched only when there are failures."""
+    checks: list[tuple[str, str, str]] = []  # condition, column, reason
 
     def check(condition: str, column: str, reason: str) -> None:
-        value = f'CAST("_src_{column}" AS VARCHAR)'
-        checks.append(
-            f"SELECT {ROW_COLUMN} AS r, '{column}' AS c, {value} AS v, "
-            f"'{reason.replace(chr(39), chr(39) * 2)}' AS why FROM {typed} "
-            f"WHERE {condition}"
-        )
+        checks.append((condition, column, reason))
 
     expected = {
         "timestamp": "a date-time like 2025-03-01 09:30",
@@ -332,19 +329,41 @@ def _validate(
             "percent_complete",
             "percent complete must be 0 to 100",
         )
-    if spec.key:
-        key = spec.key
-        checks.append(
-            f"SELECT {ROW_COLUMN} AS r, '{key}' AS c, \"{key}\" AS v, "
-            f"'duplicate id, also on row(s) ' || string_agg(CAST(o AS VARCHAR), ', ') AS why "
-            f'FROM (SELECT a.{ROW_COLUMN}, a."{key}", b.{ROW_COLUMN} AS o FROM {typed} a '
-            f'JOIN {typed} b ON a."{key}" = b."{key}" AND a.{ROW_COLUMN} <> b.{ROW_COLUMN}) '
-            f"GROUP BY ALL"
+    flags = ", ".join(f"CASE WHEN {cond} THEN {i} END" for i, (cond, _, _) in enumerate(checks))
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE _failed AS SELECT {ROW_COLUMN} AS r, c FROM ("
+        f"SELECT {ROW_COLUMN}, unnest(list_filter([{flags}], lambda x: x IS NOT NULL)) AS c "
+        f"FROM {typed})",
+    )
+    failed = int(con.execute("SELECT count(*) FROM _failed").fetchall()[0][0])
+    duplicates = _duplicates(con, typed, spec.key) if spec.key else []
+    total = failed + len(duplicates)
+    problems = list(duplicates)
+    if failed:
+        pick = " ".join(
+            f'WHEN {i} THEN CAST("_src_{column}" AS VARCHAR)'
+            for i, (_, column, _) in enumerate(checks)
         )
-    union = " UNION ALL ".join(checks)
-    total_row = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0]
-    total = int(total_row[0]) if total_row else 0
-    if total == 0:
-        return [], 0
-    rows = con.execute(f"SELECT * FROM ({union}) ORDER BY r, c LIMIT {MAX_LISTED}").fetchall()
-    return [Problem(int(r), c, v, why) for r, c, v, why in rows], total
+        first = con.execute(
+            f"SELECT f.r, f.c, CASE f.c {pick} END FROM (SELECT * FROM _failed ORDER BY r, c "
+            f"LIMIT {MAX_LISTED}) f JOIN {typed} t ON t.{ROW_COLUMN} = f.r"
+        ).fetchall()
+        problems += [Problem(int(r), checks[c][1], v, checks[c][2]) for r, c, v in first]
+    run(con, "DROP TABLE _failed")
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return problems[:MAX_LISTED], total
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, typed: str, key: str) -> list[Problem]:
+    """Rows whose id another row has too (all of them counted, the first 20 described)."""
+    rows = con.execute(
+        f'WITH d AS (SELECT "{key}" AS k FROM {typed} GROUP BY 1 HAVING count(*) > 1) '
+        f"SELECT a.{ROW_COLUMN}, a.\"{key}\", string_agg(CAST(b.{ROW_COLUMN} AS VARCHAR), ', ' "
+        f'ORDER BY b.{ROW_COLUMN}) FROM {typed} a JOIN d ON a."{key}" = d.k '
+        f'JOIN {typed} b ON b."{key}" = a."{key}" AND b.{ROW_COLUMN} <> a.{ROW_COLUMN} '
+        f"GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return [
+        Problem(int(r), key, v, f"duplicate id, also on row(s) {others}") for r, v, others in rows
+    ]
