@@ -21,10 +21,8 @@ from improve.domain.artifacts import (
     OptimisationReport,
     TargetList,
 )
-from improve.domain.base import Artifact, ArtifactRef
 from improve.domain.calendar import WorkCalendar
 from improve.domain.facts import WindowFacts
-from improve.domain.hashing import content_hash
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from improve.stages.design import design_plan
 from improve.stages.diagnose import diagnose
@@ -32,17 +30,7 @@ from improve.stages.evaluate import evaluate_cycle
 from improve.stages.execute import track_execution
 from improve.stages.optimise import optimise_cycle
 from improve.stages.target import set_targets
-
-
-def ref(artifact: Artifact) -> ArtifactRef:
-    """A version-1 reference to `artifact`, as the store would give it."""
-    stage = artifact.stage  # type: ignore[attr-defined]
-    return ArtifactRef(
-        stage=stage,
-        artifact_id=f"{artifact.programme}/{artifact.cycle}/{stage.value}",
-        version=1,
-        content_hash=content_hash(artifact),
-    )
+from tests.samples import ref_of
 
 
 @dataclass(frozen=True)
@@ -65,11 +53,11 @@ def build_chain(
 ) -> Chain:
     facts = window_facts(sample_con, start=date(2025, 1, 1), end=date(2026, 1, 1))
     diagnosis = diagnose(facts, programme=programme, playbook=playbook, rules=rules)
-    targets = set_targets(diagnosis, source=ref(diagnosis), programme=programme)
+    targets = set_targets(diagnosis, source=ref_of(diagnosis), programme=programme)
     plan = design_plan(
         targets,
         diagnosis,
-        sources=(ref(targets), ref(diagnosis)),
+        sources=(ref_of(targets), ref_of(diagnosis)),
         programme=programme,
         playbook=playbook,
         calendar=calendar,
@@ -87,7 +75,12 @@ def build_chain(
         pilot_end=pilot.end,
     )
     execution = track_execution(
-        plan, targets, ef, sources=(ref(plan), ref(targets)), programme=programme, calendar=calendar
+        plan,
+        targets,
+        ef,
+        sources=(ref_of(plan), ref_of(targets)),
+        programme=programme,
+        calendar=calendar,
     )
     vf = evaluation_facts(
         sample_con,
@@ -97,7 +90,7 @@ def build_chain(
         after_end=date(2026, 7, 1),
     )
     evaluation = evaluate_cycle(
-        targets, execution, vf, sources=(ref(execution), ref(targets)), programme=programme
+        targets, execution, vf, sources=(ref_of(execution), ref_of(targets)), programme=programme
     )
     optimisation = optimise_cycle(
         evaluation,
@@ -105,7 +98,7 @@ def build_chain(
         plan,
         targets,
         diagnosis,
-        sources=(ref(evaluation),),
+        sources=(ref_of(evaluation),),
         programme=programme,
         playbook=playbook,
     )

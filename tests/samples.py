@@ -53,7 +53,7 @@ def ref_of(artifact: Artifact, version: int = 1) -> ArtifactRef:
     stage: Stage = artifact.stage  # type: ignore[attr-defined]
     return ArtifactRef(
         stage=stage,
-        artifact_id=f"demo/2026-H1/{stage.value}",
+        artifact_id=f"{artifact.programme}/{artifact.cycle}/{stage.value}",
         version=version,
         content_hash=content_hash(artifact),
     )

@@ -8,7 +8,15 @@ from datetime import date
 
 import duckdb
 
-from improve.data.kpis import DIMENSIONS, compute_kpis, has_table, survey_kpis, ticket_view
+from improve.data.kpis import (
+    DIMENSIONS,
+    as_float,
+    compute_kpis,
+    has_table,
+    survey_kpis,
+    ticket_view,
+    time_window,
+)
 from improve.domain.facts import (
     EvaluationFacts,
     ExecutionFacts,
@@ -44,12 +52,6 @@ MEASURES: dict[str, str] = {
 }
 
 
-def _between(start: date, end: date, column: str = "created_at") -> str:
-    return (
-        f"{column} >= TIMESTAMP '{start.isoformat()}' AND {column} < TIMESTAMP '{end.isoformat()}'"
-    )
-
-
 def _stat_columns() -> str:
     parts = []
     for i, expr in enumerate(dict.fromkeys(MEASURES.values())):
@@ -64,8 +66,8 @@ def _stats(row: Mapping[str, object]) -> dict[str, MeasureStat]:
         i = index[expr]
         out[kpi_name] = MeasureStat(
             n=int(row[f"n{i}"] or 0),  # type: ignore[call-overload]
-            mean=_f(row[f"m{i}"]),
-            var=_f(row[f"v{i}"]),
+            mean=as_float(row[f"m{i}"]),
+            var=as_float(row[f"v{i}"]),
         )
     return out
 
@@ -76,14 +78,10 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, object]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _f(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
-
-
 def _kpis(rows: Sequence[Mapping[str, object]]) -> dict[str, float | None]:
     if not rows:
         return dict.fromkeys(KPI_NAMES)
-    return {k: _f(rows[0][k]) for k in KPI_NAMES}
+    return {k: as_float(rows[0][k]) for k in KPI_NAMES}
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[int, str]:
@@ -92,7 +90,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple
         "SELECT count(*), bit_xor(hash(ticket_id, created_at, first_response_at, resolved_at, "
         "channel, category, team, agent, priority, region, product, reopens, agent_replies, "
         "reassignments, csat, complaint, sla_breached, handle_minutes)) "
-        f"FROM tickets WHERE {_between(start, end)}"
+        f"FROM tickets WHERE {time_window('created_at', start, end)}"
     ).fetchall()[0]
     digest = hashlib.sha256(f"{start}|{end}|{count}|{xor}".encode()).hexdigest()
     return int(count), digest
@@ -111,7 +109,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
     monthly = compute_kpis(con, grain="month", start=start, end=end)
     early = compute_kpis(con, grain="window", start=start, end=add_months(start, 3))
     late = compute_kpis(con, grain="window", start=add_months(end, -3), end=end)
-    cond = _between(start, end)
+    cond = time_window("created_at", start, end)
     overall = _records(
         con,
         f"SELECT {_stat_columns()}, "
@@ -140,8 +138,8 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
                     tickets=int(row["tickets"]),  # type: ignore[call-overload]
                     kpis=_kpis([kpi_rows[row["value"]]]),
                     measures=_stats(row),
-                    rework_rate=_f(row["rw"]),
-                    replies_mean=_f(row["rp"]),
+                    rework_rate=as_float(row["rw"]),
+                    replies_mean=as_float(row["rp"]),
                 )
             )
     return WindowFacts(
@@ -154,8 +152,8 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         late=_kpis(late),
         monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
         overall=_stats(overall),
-        rework_rate=_f(overall["rw"]),
-        replies_mean=_f(overall["rp"]),
+        rework_rate=as_float(overall["rw"]),
+        replies_mean=as_float(overall["rp"]),
         segments=tuple(segments),
         team_load=_team_load(con, cond),
     )
@@ -174,13 +172,13 @@ def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...
         teams.setdefault(str(r["team"]), []).append(r)
     out = []
     for team, points in teams.items():
-        frt = tuple(_f(p["frt"]) for p in points)
-        res = tuple(_f(p["res"]) for p in points)
+        frt = tuple(as_float(p["frt"]) for p in points)
+        res = tuple(as_float(p["res"]) for p in points)
         out.append(
             TeamLoad(
                 team=team,
                 periods=tuple(p["period"] for p in points),
-                tickets_per_agent=tuple(_f(p["tpa"]) for p in points),
+                tickets_per_agent=tuple(as_float(p["tpa"]) for p in points),
                 measures={
                     k: (frt if MEASURES[k] == "frt_min" else res)
                     for k in MEASURES
@@ -243,14 +241,14 @@ def pilot_facts(
             f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
             f"FROM ({ticket_view(con)}) WHERE {condition}",
         )[0]
-        return MeasureStat(n=int(row["n"] or 0), mean=_f(row["m"]), var=_f(row["v"]))  # type: ignore[call-overload]
+        return MeasureStat(n=int(row["n"] or 0), mean=as_float(row["m"]), var=as_float(row["v"]))  # type: ignore[call-overload]
 
     return PilotFacts(
         kpi=kpi,
-        pilot_before=stat(f"({in_scope}) AND {_between(before, start)}"),
-        pilot_after=stat(f"({in_scope}) AND {_between(start, end)}"),
-        control_before=stat(f"NOT ({in_scope}) AND {_between(before, start)}"),
-        control_after=stat(f"NOT ({in_scope}) AND {_between(start, end)}"),
+        pilot_before=stat(f"({in_scope}) AND {time_window('created_at', before, start)}"),
+        pilot_after=stat(f"({in_scope}) AND {time_window('created_at', start, end)}"),
+        control_before=stat(f"NOT ({in_scope}) AND {time_window('created_at', before, start)}"),
+        control_after=stat(f"NOT ({in_scope}) AND {time_window('created_at', start, end)}"),
     )
 
 

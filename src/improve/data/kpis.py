@@ -64,7 +64,8 @@ def _period_expr(grain: Grain, column: str, start: date | None) -> str:
     return f"CAST(date_trunc('{grain}', {column}) AS DATE)"
 
 
-def _window(column: str, start: date | None, end: date | None) -> str:
+def time_window(column: str, start: date | None, end: date | None) -> str:
+    """SQL condition: `column` within [start, end), either bound optional."""
     parts = ["TRUE"]
     if start:
         parts.append(f"{column} >= TIMESTAMP '{start.isoformat()}'")
@@ -102,7 +103,7 @@ def compute_kpis(
     _check_dims(con, dims)
     dim_cols = [f'"{d}"' for d in dims]
     group = ", ".join(["period", *dim_cols])
-    cond = _window("created_at", start, end) + (f" AND ({where})" if where else "")
+    cond = time_window("created_at", start, end) + (f" AND ({where})" if where else "")
     aggregates = dict(TICKET_AGGREGATES)
     if grain == "window":
         aggregates["tickets_per_agent"] += (
@@ -213,7 +214,9 @@ def _nps_sql(
     period = _period_expr(grain, "answered_at", start)
     sel = ", ".join([f"{period} AS period", *dim_cols, f"{SURVEY_AGGREGATES['nps']} AS nps"])
     group = ", ".join(["period", *dim_cols])
-    return f"SELECT {sel} FROM surveys WHERE {_window('answered_at', start, end)} GROUP BY {group}"
+    return (
+        f"SELECT {sel} FROM surveys WHERE {time_window('answered_at', start, end)} GROUP BY {group}"
+    )
 
 
 def ticket_view(con: duckdb.DuckDBPyConnection) -> str:
@@ -239,16 +242,17 @@ def survey_kpis(
     """CSAT (top-2-box, mean) and NPS over survey answers in [start, end)."""
     if not has_table(con, "surveys"):
         return {"csat_rate": None, "csat_mean": None, "nps": None}
-    cond = _window("answered_at", start, end) + (f" AND ({where})" if where else "")
+    cond = time_window("answered_at", start, end) + (f" AND ({where})" if where else "")
     row = con.execute(
         f"SELECT {TICKET_AGGREGATES['csat_rate']}, avg(csat), {SURVEY_AGGREGATES['nps']} "
         f"FROM surveys WHERE {cond}"
     ).fetchall()[0]
     assert row is not None
-    return {"csat_rate": _f(row[0]), "csat_mean": _f(row[1]), "nps": _f(row[2])}
+    return {"csat_rate": as_float(row[0]), "csat_mean": as_float(row[1]), "nps": as_float(row[2])}
 
 
-def _f(value: object) -> float | None:
+def as_float(value: object) -> float | None:
+    """A database number as a float (None stays None)."""
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 

@@ -52,6 +52,14 @@ class RootCause(StrEnum):
     RESOURCES = "resources"
 
 
+ROOT_CAUSE_LABELS: dict[RootCause, Text] = {
+    RootCause.PEOPLE: Text(zh="人员", en="People"),
+    RootCause.PROCESS: Text(zh="流程", en="Process"),
+    RootCause.TOOLS: Text(zh="工具", en="Tools"),
+    RootCause.RESOURCES: Text(zh="资源", en="Resources"),
+}
+
+
 class Dimension(StrEnum):
     """The four target dimensions: 效率 / 质量 / 体验 / 成本."""
 

@@ -25,8 +25,8 @@ from improve.domain.artifacts import (
     PlanTask,
     TargetList,
 )
-from improve.domain.base import Artifact
-from improve.reports.content import CATEGORY, is_rate, kpi_label
+from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, RootCause
+from improve.reports.content import is_rate, kpi_label
 from improve.reports.sections import Words
 
 LAYOUT = {
@@ -136,7 +136,7 @@ def _quadrant(a: DiagnosisReport, w: Words) -> str:
                         _lines([f"{p.id} {w.text(p.title)}", kpi_label(p.kpi, w)]) for p in ps
                     ],
                     hoverinfo="text",
-                    name=w.text(CATEGORY[category]),
+                    name=w.text(ROOT_CAUSE_LABELS[RootCause(category)]),
                     marker={"size": 14},
                 )
             )

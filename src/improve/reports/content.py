@@ -10,17 +10,11 @@ from improve.domain.artifacts import (
     OptimisationReport,
     TargetList,
 )
-from improve.domain.base import Artifact, Locale, Text
+from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, Locale, Text
 from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.reports.sections import Fmt, Section, Val, Words
 
-CATEGORY = {
-    "people": Text(zh="人员", en="People"),
-    "process": Text(zh="流程", en="Process"),
-    "tools": Text(zh="工具", en="Tools"),
-    "resources": Text(zh="资源", en="Resources"),
-}
 DIMENSION = {
     "efficiency": Text(zh="效率", en="Efficiency"),
     "quality": Text(zh="质量", en="Quality"),
@@ -171,7 +165,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
             p.id,
             w.text(p.title),
             kpi_label(p.kpi, w),
-            w.text(CATEGORY[p.category.value]),
+            w.text(ROOT_CAUSE_LABELS[p.category]),
             p.dimension,
             p.segment,
             "；".join(w.text(e.text) for e in p.evidence),
@@ -327,7 +321,7 @@ def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) 
     for s in a.strategies:
         strategies.add(
             w.text(s.name),
-            w.text(CATEGORY[s.category.value]),
+            w.text(ROOT_CAUSE_LABELS[s.category]),
             w.text(s.description),
             ", ".join(s.problem_ids),
             ", ".join(s.target_ids),

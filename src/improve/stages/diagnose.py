@@ -17,7 +17,7 @@ from improve.domain.artifacts import (
     Problem,
     Segment,
 )
-from improve.domain.base import Direction, RootCause, Text
+from improve.domain.base import ROOT_CAUSE_LABELS, Direction, RootCause, Text
 from improve.domain.facts import SegmentFacts, WindowFacts
 from improve.domain.kpi import KPIS
 from improve.domain.programme import EvidenceRule, Playbook, Programme, RootCauseRules
@@ -28,12 +28,6 @@ MIN_SEGMENT_TICKETS = 30
 OUTLIER_Z = 4.0
 # Signals measured as a segment's value over the overall value, and the fact they read.
 _RATIO_SIGNALS = {"rework": "rework_rate", "extra_contacts": "replies_mean"}
-_CATEGORY_LABEL = {
-    RootCause.PEOPLE: Text(zh="人员", en="people"),
-    RootCause.PROCESS: Text(zh="流程", en="process"),
-    RootCause.TOOLS: Text(zh="工具", en="tools"),
-    RootCause.RESOURCES: Text(zh="资源", en="resources"),
-}
 
 
 def _worse_by(kpi_name: str, value: float, reference: float) -> float:
@@ -349,7 +343,7 @@ class _Scored:
 
 def _problem(rank: int, s: _Scored) -> Problem:
     c = s.candidate
-    label, cat = KPIS[c.kpi].label, _CATEGORY_LABEL[c.category]
+    label, cat = KPIS[c.kpi].label, ROOT_CAUSE_LABELS[c.category]
     return Problem(
         id=f"P{rank}",
         kpi=c.kpi,
@@ -360,7 +354,7 @@ def _problem(rank: int, s: _Scored) -> Problem:
         confidence=s.confidence,
         title=Text(
             zh=f"{label.zh}未达标：{c.segment}（{cat.zh}）",
-            en=f"{label.en} off target: {c.segment} ({cat.en})",
+            en=f"{label.en} off target: {c.segment} ({cat.en.lower()})",
         ),
         affected_tickets=c.tickets,
         impact=s.impact,
