@@ -16,7 +16,16 @@ from typing import Literal
 import duckdb
 
 from improve.data.presets import GENERIC, ColumnSpec, Preset, detect_preset, get_preset
-from improve.data.readers import ROW_COLUMN, read_raw, row_number_sql, run
+from improve.data.readers import (
+    MAX_HEADER,
+    ROW_COLUMN,
+    csv_header,
+    detect_encoding,
+    detect_format,
+    read_raw,
+    row_number_sql,
+    run,
+)
 from improve.domain.programme import (
     CANONICAL_COLUMNS,
     PROGRESS_COLUMNS,
@@ -54,6 +63,7 @@ _DEFAULTS: dict[str, str] = {"reopens": "0", "complaint": "FALSE"}
 _TRUE = ("true", "t", "1", "yes", "y", "是", "x")
 _FALSE = ("false", "f", "0", "no", "n", "否", "")
 MAX_LISTED = 20
+_PLAUSIBLE = ("1990-01-01", "2100-01-01")  # dates of service tickets, surveys and progress
 
 
 @dataclass(frozen=True)
@@ -119,36 +129,36 @@ def load_canonical(
     *,
     base_dir: Path,
     timezone: str = "Asia/Shanghai",
+    stream: bool = True,
 ) -> int:
     """Read `source` into the canonical table `spec.name`; returns its row count.
 
     The columns come from the source's mapping, else its preset (named, or detected from
     the header row for tickets), else the canonical names. Raises InputDataError (nothing
-    created) when any row fails validation.
+    created) when any row fails validation. A clean CSV or Parquet file is read in one
+    streamed pass (`streamed_select`); anything that pass refuses goes through the located
+    path, which names each problem (`stream=False` forces it).
     """
-    path = base_dir / source.path if not Path(source.path).is_absolute() else Path(source.path)
-    path = path.resolve()
+    if stream:
+        streamed = _load_streamed(con, spec, source, base_dir=base_dir, timezone=timezone)
+        if streamed is not None:
+            return streamed
+    path = source_path(source, base_dir)
     raw = f"_raw_{spec.name}"
     columns = read_raw(con, path, raw, fmt=source.format, sheet=source.sheet)
-    preset = None
-    if spec is TICKETS and source.preset != GENERIC:
-        preset = get_preset(source.preset) if source.preset else detect_preset(columns)
     try:
-        select = _resolve(spec, source, preset, columns, path)
+        select = _resolve(spec, source, _preset(spec, source, columns), columns, path)
     except InputDataError:
         run(con, f"DROP TABLE IF EXISTS {raw}")
         raise
     typed = f"_typed_{spec.name}"
+    native = _native(select, _types_of(con, raw), spec)
     run(
         con,
         f"CREATE OR REPLACE TEMP VIEW {typed} AS SELECT {row_number_sql(con, raw)} AS "
-        f"{ROW_COLUMN}, "
-        + ", ".join(_typed_expr(spec.types[c], r, c, timezone) for c, r in select.items())
-        + ", "
-        + ", ".join(f'{r.expr} AS "_src_{c}"' for c, r in select.items())
-        + f" FROM {raw}",
+        f"{ROW_COLUMN}, {_typed_columns(spec, select, native, timezone)} FROM {raw}",
     )
-    problems, total = _validate(con, spec, typed, select)
+    problems, total = _validate(con, spec, typed, _checks(spec, select, native))
     if problems:
         run(con, f"DROP VIEW IF EXISTS {typed}")
         run(con, f"DROP TABLE IF EXISTS {raw}")
@@ -161,8 +171,123 @@ def load_canonical(
     )
     run(con, f"DROP VIEW {typed}")
     run(con, f"DROP TABLE {raw}")
-    count = con.execute(f"SELECT count(*) FROM {spec.name}").fetchall()[0]
-    return int(count[0]) if count else 0
+    return int(con.execute(f"SELECT count(*) FROM {spec.name}").fetchall()[0][0])
+
+
+def _load_streamed(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    source: DataSource,
+    *,
+    base_dir: Path,
+    timezone: str,
+) -> int | None:
+    """The table from the streamed read and its row count, or None (nothing created) when
+    that read refuses the file, finds duplicate keys or no rows."""
+    staged = f"_streamed_{spec.name}"
+    try:
+        select = streamed_select(con, spec, source, base_dir=base_dir, timezone=timezone)
+        if select is None:
+            return None
+        run(con, f"CREATE OR REPLACE TABLE {staged} AS {select}")
+        key = f"count(DISTINCT {_quote(spec.key)})" if spec.key else "count(*)"
+        rows, keys = con.execute(f"SELECT count(*), {key} FROM {staged}").fetchall()[0]
+    except duckdb.Error:
+        run(con, f"DROP TABLE IF EXISTS {staged}")
+        return None
+    if not rows or rows != keys:
+        run(con, f"DROP TABLE {staged}")
+        return None
+    run(con, f"DROP TABLE IF EXISTS {spec.name}")
+    run(con, f"ALTER TABLE {staged} RENAME TO {spec.name}")
+    return int(rows)
+
+
+def source_path(source: DataSource, base_dir: Path) -> Path:
+    """The data source's file, relative paths taken from `base_dir`."""
+    path = Path(source.path)
+    return (path if path.is_absolute() else base_dir / path).resolve()
+
+
+def _preset(spec: TableSpec, source: DataSource, columns: list[str]) -> Preset | None:
+    """The source's preset (named, or detected from the header row) for ticket exports."""
+    if spec is not TICKETS or source.preset == GENERIC:
+        return None
+    return get_preset(source.preset) if source.preset else detect_preset(columns)
+
+
+def streamed_select(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    source: DataSource,
+    *,
+    base_dir: Path,
+    timezone: str = "Asia/Shanghai",
+) -> str | None:
+    """The canonical rows as one SELECT straight over a UTF-8 CSV or a Parquet file.
+
+    Nothing is copied as text: the CSV reader parses the plain typed columns itself, and the
+    query fails (a DuckDB error) at the first row that any check of `load_canonical` refuses
+    or that the reader cannot type. It accepts a subset of what `load_canonical` accepts, with
+    the same values, so a caller falls back to `load_canonical` on any DuckDB error, for the
+    located listing or for the rarer spellings (`是`, other encodings). None when the file
+    needs that path from the start (XLSX, UTF-16, an odd header). Duplicate ids are not
+    checked here.
+    """
+    path = source_path(source, base_dir)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    kind = detect_format(path, source.format)
+    if kind == "parquet":
+        reader = f"read_parquet({_literal(str(path))})"
+        types = _types_of(con, reader)
+        select = _resolve(spec, source, _preset(spec, source, list(types)), list(types), path)
+    elif kind == "csv" and detect_encoding(path, sample=MAX_HEADER) == "utf-8":
+        try:
+            delimiter, names = csv_header(path, path)
+        except (InputDataError, UnicodeDecodeError):
+            return None
+        select = _resolve(spec, source, _preset(spec, source, names), names, path)
+        types = dict.fromkeys(names, "VARCHAR") | _csv_types(spec, select)
+        columns = "{" + ", ".join(f"{_literal(n)}: '{t}'" for n, t in types.items()) + "}"
+        reader = (
+            f"read_csv({_literal(str(path))}, header=true, delim={_literal(delimiter)}, "
+            "quote='\"', escape='\"', auto_detect=false, strict_mode=true, "
+            f"null_padding=false, columns={columns})"
+        )
+    else:
+        return None
+    if ROW_COLUMN in types:
+        return None
+    native = _native(select, types, spec)
+    refused = " OR ".join(f"({condition})" for condition, _, _ in _checks(spec, select, native))
+    return (
+        f"SELECT {', '.join(_quote(c) for c in spec.types)} FROM (SELECT "
+        f"{_typed_columns(spec, select, native, timezone)} FROM {reader}) WHERE CASE WHEN "
+        f"{refused} THEN error('a row fails validation') ELSE TRUE END"
+    )
+
+
+def _csv_types(spec: TableSpec, select: Mapping[str, Resolved]) -> dict[str, str]:
+    """File columns the CSV reader can type itself with `load_canonical`'s exact reading:
+    those a canonical column takes as they are and no other expression uses. Whole numbers
+    are read as DOUBLE and checked (the reader would round 3.5 to 4); timestamps with extra
+    formats stay text."""
+    reader_type = {"timestamp": "TIMESTAMP", "int": "DOUBLE", "float": "DOUBLE", "bool": "BOOLEAN"}
+    out: dict[str, str] = {}
+    for column, resolved in select.items():
+        kind = spec.types[column]
+        match = re.fullmatch(r'"((?:[^"]|"")*)"', resolved.expr)
+        if match is None or kind not in reader_type or resolved.formats:
+            continue
+        others = [r.expr for c, r in select.items() if c != column]
+        if not any(resolved.expr in e for e in others):
+            out[match.group(1).replace('""', '"')] = reader_type[kind]
+    return out
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quote(column: str) -> str:
@@ -247,8 +372,62 @@ def _resolve(
     return select
 
 
-def _typed_expr(kind: ColumnType, resolved: Resolved, name: str, tz: str) -> str:
+# Source column types that already hold a canonical kind: no text round trip is needed.
+_TZ = "TIMESTAMP WITH TIME ZONE"
+_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+_NATIVE: dict[ColumnType, tuple[str, ...]] = {
+    "text": ("VARCHAR",),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", _TZ),
+    "date": ("DATE",),
+    "int": (*_NUMBERS, "DOUBLE", "FLOAT"),
+    "float": (*_NUMBERS, "DOUBLE", "FLOAT"),
+    "bool": ("BOOLEAN",),
+}
+_CAST: dict[ColumnType, str] = {
+    "timestamp": "TIMESTAMP", "date": "DATE", "int": "BIGINT", "float": "DOUBLE",
+    "bool": "BOOLEAN", "text": "VARCHAR",
+}  # fmt: skip
+
+
+def _types_of(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a table or table function."""
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+
+
+def _native(
+    select: Mapping[str, Resolved], types: Mapping[str, str], spec: TableSpec
+) -> dict[str, str]:
+    """Canonical columns read straight from a source column of a fitting type -> that type."""
+    out: dict[str, str] = {}
+    for column, resolved in select.items():
+        for name, kind in types.items():
+            if resolved.expr == _quote(name) and kind in _NATIVE[spec.types[column]]:
+                out[column] = kind
+    return out
+
+
+def _typed_columns(
+    spec: TableSpec, select: Mapping[str, Resolved], native: Mapping[str, str], tz: str
+) -> str:
+    """The canonical columns and, as `_src_<column>`, the values they were read from."""
+    return ", ".join(
+        [_typed_expr(spec.types[c], r, c, tz, native.get(c)) for c, r in select.items()]
+        + [f'{r.expr} AS "_src_{c}"' for c, r in select.items()]
+    )
+
+
+def _typed_expr(
+    kind: ColumnType, resolved: Resolved, name: str, tz: str, source_type: str | None = None
+) -> str:
     expr = resolved.expr
+    if source_type is not None and kind != "text":
+        if source_type == _TZ:
+            out = f"timezone('{tz}', {expr})"
+        elif kind == "int" and source_type in ("DOUBLE", "FLOAT"):
+            out = f"CASE WHEN {expr} = floor({expr}) THEN CAST({expr} AS BIGINT) END"
+        else:
+            out = f"CAST({expr} AS {_CAST[kind]})"
+        return f'{out} AS "{name}"'
     text = f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
     if kind == "text":
         out = text
@@ -280,12 +459,14 @@ def _typed_expr(kind: ColumnType, resolved: Resolved, name: str, tz: str) -> str
     return f'{out} AS "{name}"'
 
 
-def _validate(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, typed: str, select: Mapping[str, Resolved]
-) -> tuple[list[Problem], int]:
-    """Every check in one pass over the (unmaterialised) typed view; the source values of
-    the first failures are fetched only when there are failures."""
-    checks: list[tuple[str, str, str]] = []  # condition, column, reason
+Check = tuple[str, str, str]  # SQL condition over the typed columns, column, reason
+
+
+def _checks(
+    spec: TableSpec, select: Mapping[str, Resolved], native: Mapping[str, str]
+) -> list[Check]:
+    """Every row-level check of a canonical table, over its typed and `_src_` columns."""
+    checks: list[Check] = []
 
     def check(condition: str, column: str, reason: str) -> None:
         checks.append((condition, column, reason))
@@ -299,12 +480,29 @@ def _validate(
         "text": "text",
     }
     for column, kind in spec.types.items():
-        src = f"nullif(trim(CAST(\"_src_{column}\" AS VARCHAR)), '')"
-        if kind != "text":
+        if kind == "text":  # the typed value is the source text, trimmed, '' as NULL
+            src = f'"{column}"'
+        elif column in native:
+            src = f'"_src_{column}"'
+        else:
+            src = f"nullif(trim(CAST(\"_src_{column}\" AS VARCHAR)), '')"
+        # a cast from a native type keeps every value, except a fraction to a whole number
+        lossless = column in native and not (
+            kind == "int" and native[column] in ("DOUBLE", "FLOAT")
+        )
+        if kind != "text" and not lossless:
             check(
                 f'{src} IS NOT NULL AND "{column}" IS NULL',
                 column,
                 f"cannot be read as {select[column].expects or expected[kind]}",
+            )
+        if kind in ("timestamp", "date"):
+            low, high = (f"{kind.upper()} '{d}'" for d in _PLAUSIBLE)
+            check(
+                f'"{column}" NOT BETWEEN {low} AND {high}',
+                column,
+                f"an impossible date (outside {_PLAUSIBLE[0][:4]}-{int(_PLAUSIBLE[1][:4]) - 1}); "
+                "correct it or leave it empty",
             )
         if column in spec.required:
             check(f"{src} IS NULL", column, "required value is empty")
@@ -329,6 +527,14 @@ def _validate(
             "percent_complete",
             "percent complete must be 0 to 100",
         )
+    return checks
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, typed: str, checks: Sequence[Check]
+) -> tuple[list[Problem], int]:
+    """Every check in one pass over the (unmaterialised) typed view; the source values of
+    the first failures are fetched only when there are failures."""
     flags = ", ".join(f"CASE WHEN {cond} THEN {i} END" for i, (cond, _, _) in enumerate(checks))
     run(
         con,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import duckdb
 
 from improve.data.business import WORKDAYS, ticket_view_sql
+from improve.data.readers import run
 from improve.domain.kpi import KPI_NAMES
 from improve.errors import InputDataError
 
@@ -120,27 +121,32 @@ def compute_kpis(
         f"FROM ({ticket_view(con)}) t WHERE {cond} GROUP BY {group}"
     )
     picked = ", ".join(f"{aggregates[n]} AS {n}" for n in quantile_names)
-    base = con.sql(f"SELECT * EXCLUDE ({', '.join(QUANTILES)}), {picked} FROM ({inner})")
-    con.register("_kpi_base", base)
+    # The aggregate, the backlog and the survey KPIs one after another into small tables:
+    # run as one query, their scans would hold memory at the same time.
     try:
+        run(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE _kpi_base AS "
+            f"SELECT * EXCLUDE ({', '.join(QUANTILES)}), {picked} FROM ({inner})",
+        )
         backlog = _backlog_sql(grain, dim_cols, where, start, end)
+        run(con, f"CREATE OR REPLACE TEMP TABLE _kpi_backlog AS {backlog}")
         nps = _nps_sql(con, grain, dims, start, end, where, surveys)
-        joins = f" LEFT JOIN ({backlog}) bl ON {_same_group('b', 'bl', dim_cols)}"
+        joins = f" LEFT JOIN _kpi_backlog bl ON {_same_group('b', 'bl', dim_cols)}"
         nps_col = "NULL::DOUBLE AS nps"
         if nps:
             joins += f" LEFT JOIN ({nps}) sv ON {_same_group('b', 'sv', dim_cols)}"
             nps_col = "sv.nps"
         order = ", ".join(["b.period", *(f"b.{d}" for d in dim_cols)])
-        query = (
+        cursor = con.execute(
             f"SELECT b.*, coalesce(bl.backlog_end, 0) AS backlog_end, {nps_col} "
-            f"FROM _kpi_base b{joins} "
-            f"ORDER BY {order}"
+            f"FROM _kpi_base b{joins} ORDER BY {order}"
         )
-        cursor = con.execute(query)
         names = [d[0] for d in cursor.description or ()]
         rows = cursor.fetchall()
     finally:
-        con.unregister("_kpi_base")
+        run(con, "DROP TABLE IF EXISTS _kpi_base")
+        run(con, "DROP TABLE IF EXISTS _kpi_backlog")
     out: list[dict[str, Any]] = []
     for row in rows:
         record = dict(zip(names, row, strict=True))

@@ -36,18 +36,23 @@ def row_number_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return ROW_COLUMN if ROW_COLUMN in columns else "rowid + 2"
 
 
-def detect_encoding(path: Path) -> str:
-    """utf-8 (with or without BOM), utf-16 (Excel "Unicode text"), else gb18030 (GBK)."""
+def detect_encoding(path: Path, *, sample: int | None = None) -> str:
+    """utf-8 (with or without BOM), utf-16 (Excel "Unicode text"), else gb18030 (GBK).
+
+    With `sample`, only that many bytes are looked at (a likely answer, not a proof)."""
     with path.open("rb") as f:
         head = f.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
         f.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        left = sample
         try:
-            while chunk := f.read(CHUNK):
+            while (left is None or left > 0) and (chunk := f.read(CHUNK)):
                 decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+                left = None if left is None else left - len(chunk)
+            if left is None:
+                decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return "gb18030"
     return "utf-8"
@@ -118,6 +123,7 @@ def read_raw(
         if kind == "csv":
             with utf8_view(path) as readable:
                 delimiter, names = csv_header(readable, path)
+                _refuse_row_column(path, names)
                 run(
                     con,
                     f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
@@ -125,12 +131,14 @@ def read_raw(
                     "null_padding=false, columns=?)",
                     [str(readable), delimiter, dict.fromkeys(names, "VARCHAR")],
                 )
+                _number_records(con, table, readable, delimiter)
         elif kind == "parquet":
             run(
                 con,
                 f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet(?)",
                 [str(path)],
             )
+            _refuse_row_column(path, [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()])
         else:
             arrow = _read_xlsx(path, sheet)
             con.register("_xlsx_arrow", arrow)
@@ -141,13 +149,50 @@ def read_raw(
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
     if not con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
         raise InputDataError(f"{path}: a header row but no tickets; export it again with data")
-    if kind == "xlsx":  # the reader numbered the rows itself, skipping blank ones
+    if kind != "parquet" and columns[0] == ROW_COLUMN:
+        # numbered while read (XLSX; CSV with values over several lines or blank lines);
+        # otherwise line numbers come from rowid, insertion order being the file's order
         return columns[1:]
-    # The file's line numbers come from rowid (insertion order is the file order) when the
-    # rows are read: see row_number_sql.
-    if ROW_COLUMN in columns:
-        raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
     return columns
+
+
+def _refuse_row_column(path: Path, names: Sequence[str]) -> None:
+    if ROW_COLUMN in names:
+        raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
+
+
+def _number_records(con: duckdb.DuckDBPyConnection, table: str, path: Path, delimiter: str) -> None:
+    """Give `table` a `_row` column of the line each record starts on, when values spanning
+    lines or blank lines (which DuckDB skips) make that differ from its position + 2."""
+    records = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+    lines, last = 0, b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines += last != b"\n"  # a last line without a line break
+    if lines == records + 1:
+        return
+    starts: list[int] = []
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
+        next(reader, None)
+        previous = reader.line_num
+        for row in reader:
+            if row:
+                starts.append(previous + 1)
+            previous = reader.line_num
+    if len(starts) != records:  # read differently: keep the positions rather than guess
+        return
+    con.register("_record_lines", pa.table({ROW_COLUMN: pa.array(starts, pa.int64())}))
+    try:
+        run(
+            con,
+            f"CREATE OR REPLACE TABLE {table} AS SELECT l.{ROW_COLUMN}, t.* "
+            f"FROM {table} t POSITIONAL JOIN _record_lines l",
+        )
+    finally:
+        con.unregister("_record_lines")
 
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -256,8 +301,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
                 "columns; keep the ticket columns only"
             )
         names = unique_names(header)
-        if ROW_COLUMN in names:
-            raise InputDataError(f"{path}: a column is named {ROW_COLUMN!r}; rename it")
+        _refuse_row_column(path, names)
         width = len(names)
         numbers: list[int] = []
         columns: list[list[str | None]] = [[] for _ in names]

@@ -318,11 +318,13 @@ def import_tickets(ctx: RunContext, path: Path, *, preset: str | None, actor: st
     )
     con = engine.connect()
     try:
-        load_canonical(con, TICKETS, source, base_dir=Path.cwd(), timezone=ctx.programme.timezone)
-        result = ctx.store.merge(con)
+        result = ctx.store.import_source(
+            con, source, base_dir=Path.cwd(), timezone=ctx.programme.timezone
+        )
     finally:
         con.close()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
     with ctx.transaction() as session:
         repo.save_programme(session=session, programme=ctx.programme)
         repo.record_audit(

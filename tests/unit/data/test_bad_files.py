@@ -96,6 +96,17 @@ def _bomb(folder: Path) -> Path:
     return path
 
 
+def _parquet_with_negative_reopens(folder: Path) -> Path:
+    path = folder / "t.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT CAST(i AS VARCHAR) AS ticket_id, TIMESTAMP '2025-03-01' + "
+        f"INTERVAL (i) HOUR AS created_at, 'web' AS channel, 'c' AS category, 't' AS team, "
+        f"CASE WHEN i = 1 THEN -1 ELSE 0 END AS reopens FROM range(3) t(i)) TO '{path}'"
+    ).fetchall()
+    return path
+
+
 CORPUS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "empty file": (_raw("t.csv", b""), r"the file is empty"),
     "header only": (_csv(), r"a header row but no tickets"),
@@ -113,6 +124,14 @@ CORPUS: dict[str, tuple[Callable[[Path], Path], str]] = {
         _csv(GOOD.replace("2025-03-01 09:00", "2025-02-30 09:00")),
         r":2, column 'created_at', value '2025-02-30 09:00'",
     ),
+    "bad date after a two-line value and a blank line": (
+        _csv(
+            GOOD.replace("账单", '"账单\n明细"'),
+            "",
+            GOOD.replace("1,", "2,", 1).replace("2025-03-01 09:00", "soon"),
+        ),
+        r":5, column 'created_at', value 'soon'",
+    ),
     "resolved early": (
         _csv(GOOD.replace("2025-03-01 12:00", "2025-02-28 12:00")),
         r":2, column 'resolved_at'.*resolved before it was created",
@@ -124,6 +143,16 @@ CORPUS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "reopens text": (_csv(GOOD[:-3] + "two,5"), r"column 'reopens', value 'two'.*whole number"),
     "reopens negative": (_csv(GOOD[:-3] + "-1,5"), r"column 'reopens'.*must be 0 or more"),
     "reopens fraction": (_csv(GOOD[:-3] + "1.5,5"), r"column 'reopens', value '1.5'"),
+    "reopens in hex": (_csv(GOOD[:-3] + "0x10,5"), r"column 'reopens', value '0x10'"),
+    "infinite date": (
+        _csv(GOOD.replace("2025-03-01 12:00", "infinity")),
+        r":2, column 'resolved_at', value 'infinity': an impossible date",
+    ),
+    "year 1900": (
+        _csv(GOOD.replace("2025-03-01 09:00", "1900-03-01 09:00")),
+        r":2, column 'created_at', value '1900-03-01 09:00': an impossible date",
+    ),
+    "bad row in parquet": (_parquet_with_negative_reopens, r"t.parquet:3, column 'reopens'"),
     "csat out of range": (_csv(GOOD[:-1] + "7"), r"column 'csat', value '7'.*1 to 5"),
     "complaint word": (
         _csv(GOOD + ",maybe", header=HEADER + ",complaint"),
@@ -174,9 +203,9 @@ CORPUS: dict[str, tuple[Callable[[Path], Path], str]] = {
 }
 
 
-def _load(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def _source(path: Path) -> DataSource:
     sheet = "Tickets 2025" if path.name == "t.xlsx" and "no sheet" in CURRENT else None
-    load_canonical(con, TICKETS, DataSource(path=str(path), sheet=sheet), base_dir=path.parent)
+    return DataSource(path=str(path), sheet=sheet)
 
 
 CURRENT: list[str] = []
@@ -210,8 +239,7 @@ def test_bad_file_is_refused_and_the_store_is_unchanged(case: str, tmp_path: Pat
     CURRENT[:] = [case]
     con = duckdb.connect()
     with pytest.raises(InputDataError, match=rf"(?s){expected}") as info:
-        _load(path, con)
-        store.merge(con)
+        store.import_source(con, _source(path), base_dir=folder)
     assert str(path) in str(info.value)
     assert _snapshot(store.root) == before
 
