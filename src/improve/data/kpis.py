@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any, Literal
 
 import duckdb
@@ -118,16 +119,24 @@ def compute_kpis(
     period = _period_expr(grain, "created_at", start)
     inner = (
         f"SELECT {period} AS period, {', '.join([*dim_cols, aggs]) if dim_cols else aggs} "
-        f"FROM ({ticket_view(con)}) t WHERE {cond} GROUP BY {group}"
+        f"FROM ({ticket_view(con)}) t WHERE {cond} AND {_CHUNK} GROUP BY {group}"
     )
     picked = ", ".join(f"{aggregates[n]} AS {n}" for n in quantile_names)
     # The aggregate, the backlog and the survey KPIs one after another into small tables:
     # run as one query, their scans would hold memory at the same time.
     try:
+        run(con, f"CREATE OR REPLACE TEMP TABLE _kpi_base AS SELECT * FROM ({inner}) LIMIT 0")
+        # Percentiles and distinct counts keep every value of a group in memory: a long
+        # history is aggregated a run of whole periods at a time.
+        for chunk in _chunks(con, grain, start, end):
+            run(
+                con,
+                f"INSERT INTO _kpi_base SELECT * FROM ({inner.replace(_CHUNK, chunk)})",
+            )
         run(
             con,
             f"CREATE OR REPLACE TEMP TABLE _kpi_base AS "
-            f"SELECT * EXCLUDE ({', '.join(QUANTILES)}), {picked} FROM ({inner})",
+            f"SELECT * EXCLUDE ({', '.join(QUANTILES)}), {picked} FROM _kpi_base",
         )
         backlog = _backlog_sql(grain, dim_cols, where, start, end)
         run(con, f"CREATE OR REPLACE TEMP TABLE _kpi_backlog AS {backlog}")
@@ -162,6 +171,34 @@ def compute_kpis(
             )
         out.append(item)
     return out
+
+
+CHUNK_ROWS = 5_000_000  # tickets aggregated at once, at most (unless one period has more)
+_CHUNK = "/*chunk*/TRUE"
+
+
+def _chunks(
+    con: duckdb.DuckDBPyConnection, grain: Grain, start: date | None, end: date | None
+) -> list[str]:
+    """Conditions splitting the tickets created in [start, end) into runs of whole periods
+    of at most CHUNK_ROWS tickets each (one condition, TRUE, when they are fewer)."""
+    window = time_window("created_at", start, end)
+    total = int(con.execute(f"SELECT count(*) FROM tickets WHERE {window}").fetchall()[0][0])
+    if grain == "window" or total <= CHUNK_ROWS:
+        return ["TRUE"]
+    counts = con.execute(
+        f"SELECT {_period_expr(grain, 'created_at', start)} AS p, count(*) FROM tickets "
+        f"WHERE {window} GROUP BY p ORDER BY p"
+    ).fetchall()
+    bounds: list[date] = []
+    size = 0
+    for period, n in counts:
+        if size and size + n > CHUNK_ROWS:
+            bounds.append(period)
+            size = 0
+        size += n
+    edges: list[date | None] = [None, *bounds, None]
+    return [time_window("created_at", low, high) for low, high in pairwise(edges)]
 
 
 def _same_group(a: str, b: str, dim_cols: list[str]) -> str:

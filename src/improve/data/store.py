@@ -2,7 +2,7 @@
 in generations switched atomically, so an import is all or nothing and a rerun adds nothing.
 
     <root>/CURRENT                 name of the live generation
-    <root>/g000003/month=2025-01/tickets_0.parquet
+    <root>/g000003/month=202501/tickets_0.parquet
 """
 
 from __future__ import annotations
@@ -23,7 +23,21 @@ from improve.domain.programme import DataSource
 from improve.errors import StorageError
 
 _COLUMNS = ", ".join(f'"{c}"' for c in TICKET_TYPES)
-_MONTH = "strftime(created_at, '%Y-%m')"
+
+
+def _month(alias: str = "") -> str:
+    """The month key (202501) of a ticket's creation: an integer partitions fastest."""
+    created = f"{alias}.created_at" if alias else "created_at"
+    return f"(year({created}) * 100 + month({created}))"
+
+
+def _folder_month(folder: Path) -> int:
+    """The month key of a `month=...` folder (202501; 2025-01 from earlier versions)."""
+    return int(folder.name.removeprefix("month=").replace("-", ""))
+
+
+def _label(month: int) -> str:
+    return f"{month // 100:04d}-{month % 100:02d}"
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,7 @@ class ImportResult:
     updated: int
     unchanged: int
     generation: str | None
-    months_written: tuple[str, ...]
+    months_written: tuple[str, ...]  # 2025-01, ...
 
 
 class TicketStore:
@@ -152,7 +166,8 @@ class TicketStore:
                 return False
             self._stage(con, select, staging)
             rows, ids = con.execute(
-                f"SELECT count(*), count(DISTINCT ticket_id) FROM {_parquet(staging)}"
+                # a hash collision only sends the file to the exact (located) check
+                f"SELECT count(*), count(DISTINCT hash(ticket_id)) FROM {_parquet(staging)}"
             ).fetchall()[0]
         except duckdb.Error:
             shutil.rmtree(staging, ignore_errors=True)
@@ -164,7 +179,7 @@ class TicketStore:
 
     def _stage(self, con: duckdb.DuckDBPyConnection, select: str, folder: Path) -> None:
         """Write `select`'s tickets into month folders under `folder` in one pass."""
-        _copy_by_month(con, f"SELECT *, {_MONTH} AS month FROM ({select})", folder)
+        _copy_by_month(con, f"SELECT *, {_month()} AS month FROM ({select})", folder)
 
     def _merge_staged(
         self, con: duckdb.DuckDBPyConnection, staging: Path, current: Path | None
@@ -173,7 +188,7 @@ class TicketStore:
         row wins. Only the months that change are rewritten; the others are hard-linked into
         the new generation, which then becomes live in one rename."""
         gen = staging.with_suffix("")
-        staged_months = sorted(p.name.removeprefix("month=") for p in staging.glob("month=*"))
+        staged_months = sorted(_folder_month(p) for p in staging.glob("month=*"))
         if not staged_months:  # nothing to add
             shutil.rmtree(staging, ignore_errors=True)
             return ImportResult(0, 0, 0, None, ())
@@ -181,7 +196,7 @@ class TicketStore:
             added = int(con.execute(f"SELECT count(*) FROM {_parquet(staging)}").fetchall()[0][0])
             staging.rename(gen)
             self._switch(gen, None)
-            return ImportResult(added, 0, 0, gen.name, tuple(staged_months))
+            return ImportResult(added, 0, 0, gen.name, tuple(map(_label, staged_months)))
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW _incoming AS SELECT {_COLUMNS} FROM {_parquet(staging)}",
@@ -202,34 +217,34 @@ class TicketStore:
                 {
                     m
                     for (m,) in con.execute(
-                        f"SELECT DISTINCT strftime(n.created_at, '%Y-%m') FROM _incoming n "
+                        f"SELECT DISTINCT {_month('n')} FROM _incoming n "
                         f"LEFT JOIN _stored s USING (ticket_id) "
                         f"WHERE s.ticket_id IS NULL OR NOT ({_same('n', 's')}) "
-                        f"UNION SELECT DISTINCT strftime(s.created_at, '%Y-%m') FROM _incoming n "
+                        f"UNION SELECT DISTINCT {_month('s')} FROM _incoming n "
                         f"JOIN _stored s USING (ticket_id) WHERE NOT ({_same('n', 's')})"
                     ).fetchall()
                 }
             )
-            listed = ", ".join(f"'{m}'" for m in months)
+            listed = ", ".join(str(m) for m in months)
             merged = (
                 f"SELECT {_COLUMNS} FROM _stored WHERE ticket_id NOT IN "
                 f"(SELECT ticket_id FROM _incoming) UNION ALL SELECT {_COLUMNS} FROM _incoming"
             )
             _copy_by_month(
                 con,
-                f"SELECT *, {_MONTH} AS month FROM ({merged}) WHERE {_MONTH} IN ({listed})",
+                f"SELECT *, {_month()} AS month FROM ({merged}) WHERE {_month()} IN ({listed})",
                 gen,
             )
         finally:
             run(con, "DROP VIEW IF EXISTS _incoming")
             run(con, "DROP VIEW IF EXISTS _stored")
         for f in self.files(current):
-            if f.parent.name.removeprefix("month=") not in months:
+            if _folder_month(f.parent) not in months:
                 (gen / f.parent.name).mkdir(exist_ok=True)
                 os.link(f, gen / f.parent.name / f.name)
         shutil.rmtree(staging)
         self._switch(gen, current)
-        return ImportResult(added, updated, unchanged, gen.name, tuple(months))
+        return ImportResult(added, updated, unchanged, gen.name, tuple(map(_label, months)))
 
     def _switch(self, gen: Path, current: Path | None) -> None:
         """Make `gen` the live generation (one atomic rename) and delete the old one."""

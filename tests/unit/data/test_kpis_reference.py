@@ -145,3 +145,24 @@ def test_kpis_json_by_week_and_dims_equals_reference(
     )
     assert result.exit_code == 0, result.output
     _assert_same(json.loads(result.stdout), reference_kpis(few, "week", ["channel", "priority"]))
+
+
+def test_a_long_history_aggregated_in_chunks_gives_the_same_kpis(
+    sample_files: SampleFiles, ticket_rows: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs of whole periods at a time (to bound memory) change no number."""
+    from improve.data import kpis
+
+    monkeypatch.setattr(kpis, "CHUNK_ROWS", 20_000)  # about 8 chunks of 2-3 months
+    chunks = []
+    original = kpis._chunks
+
+    def counted(*args: Any) -> list[str]:
+        chunks[:] = original(*args)
+        return chunks
+
+    monkeypatch.setattr(kpis, "_chunks", counted)
+    result = CliRunner().invoke(app, ["kpis", str(sample_files.tickets), "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(chunks) >= 6
+    _assert_same(json.loads(result.stdout), reference_kpis(ticket_rows, "month", []))
