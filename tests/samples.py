@@ -42,10 +42,14 @@ from improve.domain.base import (
     Stage,
     Text,
 )
+from improve.domain.control import ControlChart, Shift, SpecialCause
 from improve.domain.hashing import content_hash
 
 HEADER = {"programme": "demo", "cycle": "2026-H1"}
 MONTHS = [date(2025, m, 1) for m in range(1, 13)]
+
+
+WEEKS = tuple(date.fromordinal(date(2025, 8, 4).toordinal() + 7 * i) for i in range(20))
 
 
 def ref_of(artifact: Artifact, version: int = 1) -> ArtifactRef:
@@ -95,6 +99,27 @@ def make_diagnosis(
                 monthly=tuple(
                     PeriodValue(period=m, value=v) for m, v in zip(MONTHS, frt, strict=True)
                 ),
+                chart=ControlChart(
+                    kpi="frt_median_min",
+                    kind="xmr",
+                    weeks=WEEKS,
+                    values=tuple([118.0, 125.0, 121.0, 119.0, 124.0] * 2 + [150.0, 146.0] * 5),
+                    center=134.0,
+                    lower=(98.0,) * 20,
+                    upper=(170.0,) * 20,
+                    signals=(
+                        SpecialCause(
+                            rule="run_of_eight",
+                            first_week=WEEKS[10],
+                            week=WEEKS[17],
+                            direction="up",
+                            worse=True,
+                        ),
+                    ),
+                    shift=Shift(
+                        started=WEEKS[10], before=121.6, after=148.0, p_value=0.0003, worse=True
+                    ),
+                ),
             ),
             KpiBaseline(
                 kpi="fcr_rate",
@@ -107,6 +132,15 @@ def make_diagnosis(
                 deteriorated=False,
                 monthly=tuple(
                     PeriodValue(period=m, value=v) for m, v in zip(MONTHS, fcr, strict=True)
+                ),
+                chart=ControlChart(
+                    kpi="fcr_rate",
+                    kind="p",
+                    weeks=WEEKS,
+                    values=tuple([0.63, 0.61, 0.62, 0.60] * 5),
+                    center=0.615,
+                    lower=(0.58,) * 20,
+                    upper=(0.65,) * 20,
                 ),
             ),
             KpiBaseline(kpi="csat_rate", value=0.87, benchmark=0.85, gap=-0.02),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from improve.domain.programme import Playbook, Programme, RootCauseRules
+from improve.domain.programme import BenchmarkDefaults, Playbook, Programme, RootCauseRules
 from improve.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -73,8 +74,26 @@ def validate_file(model: type[M], data: Any, path: Path) -> M:
 
 
 def load_programme(path: Path) -> Programme:
-    """The programme definition in `path`."""
-    return validate_file(Programme, read_yaml(path), path)
+    """The programme definition in `path`, its benchmarks completed with the published
+    defaults (config/benchmarks.yaml) for the KPIs it does not benchmark itself."""
+    programme = validate_file(Programme, read_yaml(path), path)
+    defaults_path = default_config_dir() / "benchmarks.yaml"
+    defaults = validate_file(BenchmarkDefaults, read_yaml(defaults_path), defaults_path)
+    own = {b.kpi for b in programme.benchmarks}
+    extra = tuple(b for b in defaults.benchmarks if b.kpi not in own)
+    return programme.model_copy(update={"benchmarks": programme.benchmarks + extra})
+
+
+def export_programme(last_day: date) -> Programme:
+    """The programme assumed for a bare export (config/export.yaml): its baseline is the
+    12 months up to the last whole month before `last_day` (or ending with it, when
+    `last_day` is a month's last day)."""
+    programme = load_programme(default_config_dir() / "export.yaml")
+    end = (last_day + timedelta(days=1)).replace(day=1)
+    cycle = programme.cycle.model_copy(
+        update={"diagnosis_date": end, "plan_start": end, "deadline": end + timedelta(days=180)}
+    )
+    return programme.model_copy(update={"cycle": cycle})
 
 
 def load_playbook(programme: Programme | None = None, base_dir: Path | None = None) -> Playbook:

@@ -14,7 +14,10 @@ from datetime import date
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+if TYPE_CHECKING:
+    from improve.domain.artifacts import DiagnosisReport, Problem
 
 import typer
 from rich.console import Console
@@ -367,6 +370,104 @@ def kpis(
                 else f"{v:,}"
             )
         table.add_row(*cells)
+    console.print(table)
+
+
+@app.command()
+@handles_errors
+def diagnose(
+    config: Annotated[
+        Path | None, typer.Argument(help="Programme definition (YAML); or give --data.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="A bare ticket export, diagnosed with the default settings."),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Export preset for --data (default: detected from the header row)."),
+    ] = None,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the programme's data paths are relative to."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the report (Excel and HTML) here.")
+    ] = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
+) -> None:
+    """Diagnose a programme's baseline, or a bare export: problems in priority order with
+    segment, root cause, the week the KPI shifted, share of the gap, impact, feasibility."""
+    from improve.orchestration.diagnosis import diagnose_export, diagnose_programme
+
+    if (config is None) == (data is None):
+        raise typer.BadParameter("give a programme definition or --data FILE (not both)")
+    if data is not None:
+        report, programme = diagnose_export(data, preset=preset)
+    else:
+        assert config is not None
+        report, programme = diagnose_programme(config, data_root=data_root)
+    if out is not None:
+        from improve.orchestration.diagnosis import write_report
+
+        chosen = locale.value if locale else programme.locale
+        written = write_report(report, programme, out, locale=chosen)
+    if as_json:
+        _print_json([_problem_json(report, p) for p in report.problems])
+        return
+    _print_problems(report)
+    if out is not None:
+        console.print(f"Report: {written}")
+
+
+def _problem_json(report: DiagnosisReport, problem: Problem) -> dict[str, Any]:
+    row = report.kpi_baseline(problem.kpi)
+    return {
+        "id": problem.id,
+        "priority": problem.priority,
+        "kpi": problem.kpi,
+        "segment": {problem.dimension: problem.segment},
+        "root_cause": problem.category.value,
+        "started": problem.started,
+        "gap": row.gap,
+        "share_of_gap_explained": problem.gap_share,
+        "impact": problem.impact,
+        "feasibility": problem.feasibility,
+        "confidence": problem.confidence,
+        "evidence": [
+            {
+                "signal": e.signal,
+                "metric": e.metric,
+                "segment_value": e.segment_value,
+                "overall_value": e.overall_value,
+                "strength": e.strength,
+                "text": e.text.model_dump(),
+            }
+            for e in problem.evidence
+        ],
+    }
+
+
+def _print_problems(report: DiagnosisReport) -> None:
+    console.print(
+        f"{report.tickets:,} tickets, {report.window_start} to {report.window_end}: "
+        f"{len(report.problems)} problem(s)"
+    )
+    table = Table()
+    for col in ("#", "KPI", "segment", "root cause", "started", "gap share", "impact", "feas."):
+        table.add_column(col)
+    for p in report.problems:
+        table.add_row(
+            str(p.priority),
+            p.kpi,
+            f"{p.dimension}={p.segment}",
+            p.category.value,
+            str(p.started or "—"),
+            "—" if p.gap_share is None else f"{p.gap_share:.0%}",
+            f"{p.impact:.2f}",
+            f"{p.feasibility:.2f}",
+        )
     console.print(table)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -102,6 +102,43 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+# Rate KPI -> the tickets its weekly value counts (a p-chart's sample size).
+RATE_SIZES: dict[str, str] = {
+    "fcr_rate": "count(*) FILTER (resolved)",
+    "reopen_rate": "count(*) FILTER (resolved)",
+    "csat_rate": "count(csat)",
+    "complaint_rate": "count(*)",
+    "sla_breach_rate": "count(sla_breached)",
+}
+
+
+def weekly_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[PeriodKpis, ...]:
+    """Every KPI per ISO week wholly inside [start, end), with the rates' denominators."""
+    first = start + timedelta(days=-start.weekday() % 7)
+    last = end - timedelta(days=end.weekday())
+    if last <= first:
+        return ()
+    rows = compute_kpis(con, grain="week", start=first, end=last)
+    sizes = {
+        r["period"]: r
+        for r in _records(
+            con,
+            "SELECT CAST(date_trunc('week', created_at) AS DATE) AS period, "
+            + ", ".join(f"{sql} AS {kpi}" for kpi, sql in RATE_SIZES.items())
+            + f" FROM ({ticket_view(con)}) WHERE {time_window('created_at', first, last)} "
+            "GROUP BY 1",
+        )
+    }
+    return tuple(
+        PeriodKpis(
+            period=r["period"],
+            values=_kpis([r]),
+            sizes={k: int(sizes[r["period"]][k]) for k in RATE_SIZES},  # type: ignore[call-overload]
+        )
+        for r in rows
+    )
+
+
 def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> WindowFacts:
     """Baseline window facts: KPIs, trend, per-segment measures, team load."""
     tickets, digest = fingerprint(con, start, end)
@@ -151,6 +188,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         early=_kpis(early),
         late=_kpis(late),
         monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
+        weekly=weekly_kpis(con, start, end),
         overall=_stats(overall),
         rework_rate=as_float(overall["rw"]),
         replies_mean=as_float(overall["rp"]),

@@ -175,15 +175,19 @@ def _pick(rng: np.random.Generator, table: Mapping[str, object], n: int) -> np.n
     return picked
 
 
-def generate_tickets(seed: int = SEED) -> pa.Table:
-    """The canonical ticket table (KPI.md columns), about 158,000 rows."""
+def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
+    """The canonical ticket table (KPI.md columns), about 158,000 rows.
+
+    `planted=False` gives the same desk with nothing planted (flat volume and staffing, no
+    weak engineers, no billing rework, a complete web form, no improvements): a diagnosis
+    must find no problem in it."""
     rng = np.random.default_rng(seed)
     agents = _agents(rng)
     days = (END - START).days
     day_index = np.arange(days)
     dates = np.array([START + timedelta(days=int(d)) for d in day_index])
     weekday = np.array([d.weekday() for d in dates])
-    growth = 1 + 0.25 * day_index / days
+    growth = 1 + (0.25 if planted else 0.0) * day_index / days
     daily = rng.poisson(290 * WEEKDAY[weekday] * growth)
     n = int(daily.sum())
     day_of = np.repeat(day_index, daily)
@@ -223,21 +227,23 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
             full = pool + hires
             pick2 = rng.integers(0, len(full), idx.size)
             agent[idx[hired]] = np.array(full, dtype=object)[pick2[hired]]
-        if name == "二线技术组":
+        if name == "二线技术组" and planted:
             weak[idx] = pick >= members - WEAK_AGENTS
     unassigned = rng.random(n) < 0.01
     agent[unassigned] = None
 
     in_pilot = region == "华东"
-    fixed_form = (in_pilot & after(PILOT_START)) | after(ROLLOUT)
+    fixed_form = ((in_pilot & after(PILOT_START)) | after(ROLLOUT)) & planted
     billing_fixed = after(BILLING_FIX)
     trained = after(TRAINING_DONE)
 
     # First response: channel medians; the front line slows as load grows, then recovers.
     frt_median = np.array([CHANNELS[c][1] for c in channel])
-    load = (1 + 0.25 * t) ** 2
+    load = (1 + (0.25 if planted else 0.0) * t) ** 2
     load = np.where(
-        after(HIRES), load * (TEAMS["一线客服组"] / (TEAMS["一线客服组"] + NEW_HIRES)) ** 2, load
+        after(HIRES) & planted,
+        load * (TEAMS["一线客服组"] / (TEAMS["一线客服组"] + NEW_HIRES)) ** 2,
+        load,
     )
     frt_median = np.where(team == "一线客服组", frt_median * load, frt_median)
     async_channel = np.isin(channel, ["email", "web"])
@@ -249,7 +255,7 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
     res_median = np.array([CATEGORIES[c][2] for c in category])
     res_median = np.where(weak & ~trained, res_median * 1.8, res_median)
     res_median = np.where(weak & trained, res_median * 1.2, res_median)
-    billing = category == "账单与退款"
+    billing = (category == "账单与退款") & planted
     res_median = np.where(billing & ~billing_fixed, res_median * 1.4, res_median)
     res_h = res_median * np.exp(rng.normal(0, 1.0, n)) + frt_min / 60
 
@@ -261,7 +267,7 @@ def generate_tickets(seed: int = SEED) -> pa.Table:
     p_reassign = np.where(billing, np.where(billing_fixed, 0.10, 0.40), 0.08)
     reassignments = (rng.random(n) < p_reassign).astype(np.int64) + (rng.random(n) < p_reassign / 3)
     extra = (rng.random(n) < 0.22).astype(np.int64)
-    web = channel == "web"
+    web = (channel == "web") & planted
     extra += (web & (rng.random(n) < np.where(fixed_form, 0.08, 0.55))).astype(np.int64)
     extra += (rng.random(n) < 0.05).astype(np.int64)
     agent_replies = np.where(no_reply, 0, 1 + extra)

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from improve.domain.base import Artifact, Dimension, Direction, Model, RootCause, Stage, Text
+from improve.domain.control import ControlChart
 
 
 class PeriodValue(Model):
@@ -34,6 +35,9 @@ class KpiBaseline(Model):
     late: float | None = Field(default=None, description="Last three months of the window.")
     deteriorated: bool = Field(default=False, description="Late is >= 5% worse than early.")
     monthly: tuple[PeriodValue, ...] = ()
+    chart: ControlChart | None = Field(
+        default=None, description="Weekly control chart, its special causes and shift."
+    )
 
 
 class Segment(Model):
@@ -71,6 +75,9 @@ class Problem(Model):
     evidence: tuple[Evidence, ...] = Field(min_length=1)
     confidence: float = Field(ge=0, le=1)
     affected_tickets: int = Field(ge=0)
+    gap_share: float | None = Field(
+        default=None, description="Share of the KPI's gap the segment explains."
+    )
     impact: float = Field(ge=0, le=1, description="Customers affected x severity, 0..1.")
     feasibility: float = Field(ge=0, le=1, description="From the playbook's effort, 0..1.")
     quadrant: Literal[1, 2, 3, 4] = Field(
@@ -78,6 +85,9 @@ class Problem(Model):
     )
     priority: int = Field(ge=1, description="1 is first.")
     strategy: str = Field(description="Playbook strategy suggested for it.")
+    started: date | None = Field(
+        default=None, description="First week of the KPI's shift for the worse, if any."
+    )
 
 
 class DiagnosisReport(Artifact):

@@ -35,6 +35,9 @@ class PeriodKpis(Model):
 
     period: date
     values: dict[str, float | None]
+    sizes: dict[str, int] = Field(
+        default_factory=dict, description="A rate KPI's denominator (tickets it counts)."
+    )
 
 
 class TeamLoad(Model):
@@ -57,6 +60,9 @@ class WindowFacts(Model):
     early: dict[str, float | None] = Field(description="First three months.")
     late: dict[str, float | None] = Field(description="Last three months.")
     monthly: tuple[PeriodKpis, ...]
+    weekly: tuple[PeriodKpis, ...] = Field(
+        default=(), description="ISO weeks wholly inside the window, with rate denominators."
+    )
     overall: dict[str, MeasureStat]
     rework_rate: float | None
     replies_mean: float | None

@@ -82,6 +82,13 @@ class Benchmark(Model):
     source: str = Field(min_length=1, description="Who published it, shown in the report.")
 
 
+class BenchmarkDefaults(Model):
+    """Published benchmarks used where a programme sets none (config/benchmarks.yaml)."""
+
+    schema_version: Literal[1] = 1
+    benchmarks: tuple[Benchmark, ...]
+
+
 class Department(Model):
     """A department, the teams it runs and the roles it staffs."""
 

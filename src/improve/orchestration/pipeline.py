@@ -105,7 +105,8 @@ def open_data(ctx: RunContext, *, progress: bool = False) -> duckdb.DuckDBPyConn
     return con
 
 
-def _last_day(con: duckdb.DuckDBPyConnection) -> date:
+def last_ticket_day(con: duckdb.DuckDBPyConnection) -> date:
+    """The creation date of the newest ticket."""
     value = con.execute("SELECT CAST(max(created_at) AS DATE) FROM tickets").fetchall()[0][0]
     if value is None:
         raise StageError("the ticket table is empty; import tickets before running the cycle")
@@ -170,7 +171,7 @@ def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> Executi
                 session=session, programme_key=key, cycle_key=cycle.key, rows=rows
             )
         stored = repo.load_progress(session=session, programme_key=key, cycle_key=cycle.key)
-    as_of = min(cycle.deadline, _last_day(con))
+    as_of = min(cycle.deadline, last_ticket_day(con))
     pilot = ctx.programme.pilot
     return execution_facts(
         con,

@@ -26,7 +26,7 @@ from improve.domain.artifacts import (
     TargetList,
 )
 from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, RootCause
-from improve.reports.content import is_rate, kpi_label
+from improve.reports.content import RULES, is_rate, kpi_label
 from improve.reports.sections import Words
 
 LAYOUT = {
@@ -167,34 +167,81 @@ def _quadrant(a: DiagnosisReport, w: Words) -> str:
     return fragment(fig, "quadrant")
 
 
-def _trends(a: DiagnosisReport, w: Words) -> list[str]:
-    """Monthly lines of the KPIs behind benchmark or getting worse, benchmark dashed."""
+def _control_charts(a: DiagnosisReport, w: Words) -> list[str]:
+    """Weekly control charts of the KPIs behind benchmark, getting worse or shifted: centre
+    line, 3-sigma limits, special causes marked, the shift's first week drawn."""
     out = []
-    shown = [b for b in a.baseline if ((b.gap or 0) > 0 or b.deteriorated) and b.monthly]
+    shown = [
+        b
+        for b in a.baseline
+        if b.chart is not None
+        and b.chart.center is not None
+        and ((b.gap or 0) > 0 or b.deteriorated or b.chart.shift is not None)
+    ]
     for i, row in enumerate(shown):
+        chart = row.chart
+        assert chart is not None and chart.center is not None
         name = kpi_label(row.kpi, w)
-        fig = go.Figure(
+        fig = go.Figure()
+        fig.add_trace(
             go.Scatter(
-                x=[p.period for p in row.monthly],
-                y=[p.value for p in row.monthly],
-                mode="lines+markers",
-                name=label(name),
+                x=chart.weeks, y=chart.values, mode="lines+markers", name=w("每周", "weekly")
             )
         )
+        for limit, text in (
+            (chart.upper, w("控制上限", "upper limit")),
+            (chart.lower, w("控制下限", "lower limit")),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=chart.weeks,
+                    y=limit,
+                    mode="lines",
+                    line={"color": NEUTRAL, "dash": "dot", "shape": "hv"},
+                    name=text,
+                )
+            )
+        fig.add_hline(y=chart.center, line_color=NEUTRAL, annotation_text=w("中心线", "centre"))
         if row.benchmark is not None:
             fig.add_hline(y=row.benchmark, line_dash="dash", annotation_text=w("基准", "benchmark"))
+        by_week = dict(zip(chart.weeks, chart.values, strict=True))
+        for worse in (True, False):
+            marks = [s for s in chart.signals if s.worse is worse or (s.worse is None and worse)]
+            if marks:
+                fig.add_trace(
+                    go.Scatter(
+                        x=[s.week for s in marks],
+                        y=[by_week[s.week] for s in marks],
+                        mode="markers",
+                        marker={
+                            "color": BAD if worse else GOOD,
+                            "size": 11,
+                            "symbol": "circle-open",
+                        },
+                        text=[w(*RULES[s.rule]) for s in marks],
+                        name=w("特殊原因（变差）", "special cause (worse)")
+                        if worse
+                        else w("特殊原因（变好）", "special cause (better)"),
+                    )
+                )
+        if chart.shift is not None:
+            fig.add_vline(
+                x=chart.shift.started.isoformat(),
+                line_color=BAD if chart.shift.worse else GOOD,
+                annotation_text=w("变化始于 ", "shift from ") + chart.shift.started.isoformat(),
+            )
+        kind = w("p′ 控制图", "p′ chart") if chart.kind == "p" else w("XmR 控制图", "XmR chart")
         fig.update_layout(
-            title=label(name) + w("：月度趋势", ": monthly trend"),
-            xaxis=MONTHS_AXIS,
+            title=label(name) + w("：每周", ": weekly ") + kind,
             yaxis={"tickformat": _tickformat(row.kpi)},
         )
-        out.append(fragment(fig, f"trend-{i}"))
+        out.append(fragment(fig, f"control-{i}"))
     return out
 
 
 def _diagnosis(a: DiagnosisReport, w: Words) -> list[str]:
     bars = _baseline_vs_benchmark(a, w)
-    return [*([bars] if bars else []), _quadrant(a, w), *_trends(a, w)]
+    return [*([bars] if bars else []), _quadrant(a, w), *_control_charts(a, w)]
 
 
 def _targets(a: TargetList, w: Words) -> list[str]:

@@ -143,6 +143,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
             w("象限", "Quadrant"),
             w("优先级", "Priority"),
             w("建议策略", "Strategy"),
+            w("恶化始于", "Started"),
         ],
         [
             "text",
@@ -158,6 +159,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
             "int",
             "int",
             "text",
+            "date",
         ],
     )
     for p in a.problems:
@@ -175,6 +177,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
             p.quadrant,
             p.priority,
             p.strategy,
+            p.started,
         )
     drivers = Section(
         "drivers",
@@ -201,7 +204,84 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
                 kv(kpi_name, s.kpi_value),
                 s.contribution,
             )
-    return [summary, base, problems, drivers]
+    return [summary, base, problems, drivers, *control_sections(a, w)]
+
+
+RULES: dict[str, tuple[str, str]] = {
+    "beyond_limits": ("超出控制限", "beyond the 3-sigma limits"),
+    "two_of_three": ("三点中两点超出 2σ", "two of three beyond 2 sigma"),
+    "run_of_eight": ("连续 8 点在中心线同侧", "eight in a row on one side"),
+    "trend_of_six": ("连续 6 点上升或下降", "six in a row rising or falling"),
+}
+
+
+def control_sections(a: DiagnosisReport, w: Words) -> list[Section]:
+    """Each KPI's weekly control chart in figures, and every special cause found."""
+    charts = Section(
+        "control",
+        w("控制图与变化点", "Control charts and shifts"),
+        [
+            w("指标", "KPI"),
+            w("图类", "Chart"),
+            w("周数", "Weeks"),
+            w("中心线", "Centre"),
+            w("特殊原因（变差）", "Special causes (worse)"),
+            w("特殊原因（变好）", "Special causes (better)"),
+            w("变化始于", "Shift from"),
+            w("变化前", "Before"),
+            w("变化后", "After"),
+            w("p 值", "p-value"),
+        ],
+        ["text", "text", "int", "num1", "int", "int", "date", "num1", "num1", "pval"],
+        note=w(
+            "XmR 图（时长、数量）与 Laney p′ 图（比率），σ 取自移动极差中位数；变化点由 "
+            "CUSUM 检验在 1% 水平判定，单凭连串规则不足以断定变化。",
+            "XmR charts (durations, counts) and Laney p' charts (rates), sigma from the median "
+            "moving range; a shift is asserted by the CUSUM test at 1%, never by a run rule "
+            "alone.",
+        ),
+    )
+    signals = Section(
+        "signals",
+        w("特殊原因", "Special causes"),
+        [
+            w("指标", "KPI"),
+            w("规则", "Rule"),
+            w("起始周", "First week"),
+            w("触发周", "Week"),
+            w("方向", "Direction"),
+        ],
+        ["text", "text", "date", "date", "text"],
+    )
+    for b in a.baseline:
+        c = b.chart
+        if c is None or c.center is None:
+            continue
+        shift = c.shift
+        charts.add(
+            kpi_label(b.kpi, w),
+            "p′" if c.kind == "p" else "XmR",
+            sum(v is not None for v in c.values),
+            kv(b.kpi, c.center),
+            sum(1 for x in c.signals if x.worse),
+            sum(1 for x in c.signals if x.worse is False),
+            shift.started if shift else None,
+            kv(b.kpi, shift.before if shift else None),
+            kv(b.kpi, shift.after if shift else None),
+            shift.p_value if shift else None,
+        )
+        for x in c.signals:
+            direction = (
+                w("变差", "worse")
+                if x.worse
+                else w("变好", "better")
+                if x.worse is False
+                else w("上升", "up")
+                if x.direction == "up"
+                else w("下降", "down")
+            )
+            signals.add(kpi_label(b.kpi, w), w(*RULES[x.rule]), x.first_week, x.week, direction)
+    return [charts, signals]
 
 
 def target_sections(a: TargetList, w: Words, programme: Programme | None) -> list[Section]:

@@ -18,9 +18,11 @@ from improve.domain.artifacts import (
     Segment,
 )
 from improve.domain.base import ROOT_CAUSE_LABELS, Direction, RootCause, Text
+from improve.domain.control import ControlChart
 from improve.domain.facts import SegmentFacts, WindowFacts
 from improve.domain.kpi import KPIS
 from improve.domain.programme import EvidenceRule, Playbook, Programme, RootCauseRules
+from improve.stages.control import control_chart
 
 DETERIORATION = 0.05  # late three months at least 5% worse than the first three
 TOP_SEGMENTS = 5
@@ -62,6 +64,21 @@ def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> Kpi
         monthly=tuple(
             PeriodValue(period=m.period, value=m.values.get(kpi_name)) for m in facts.monthly
         ),
+        chart=_chart(kpi_name, facts),
+    )
+
+
+def _chart(kpi_name: str, facts: WindowFacts) -> ControlChart | None:
+    """The KPI's weekly control chart (a p' chart when the facts give its denominators)."""
+    if not facts.weekly:
+        return None
+    rate = all(kpi_name in w.sizes for w in facts.weekly)
+    return control_chart(
+        kpi_name,
+        [w.period for w in facts.weekly],
+        [w.values.get(kpi_name) for w in facts.weekly],
+        direction=KPIS[kpi_name].direction,
+        sizes=[w.sizes[kpi_name] for w in facts.weekly] if rate else None,
     )
 
 
@@ -271,7 +288,7 @@ def diagnose(
     scored.sort(
         key=lambda s: (s.quadrant, -s.impact * s.feasibility, s.candidate.kpi, s.candidate.segment)
     )
-    problems = tuple(_problem(i + 1, s) for i, s in enumerate(scored))
+    problems = tuple(_problem(i + 1, s, by_kpi[s.candidate.kpi]) for i, s in enumerate(scored))
     return DiagnosisReport(
         programme=programme.key,
         cycle=programme.cycle.key,
@@ -341,8 +358,9 @@ class _Scored:
     quadrant: Literal[1, 2, 3, 4] = 4
 
 
-def _problem(rank: int, s: _Scored) -> Problem:
+def _problem(rank: int, s: _Scored, row: KpiBaseline) -> Problem:
     c = s.candidate
+    shift = row.chart.shift if row.chart else None
     label, cat = KPIS[c.kpi].label, ROOT_CAUSE_LABELS[c.category]
     return Problem(
         id=f"P{rank}",
@@ -357,9 +375,11 @@ def _problem(rank: int, s: _Scored) -> Problem:
             en=f"{label.en} off target: {c.segment} ({cat.en.lower()})",
         ),
         affected_tickets=c.tickets,
+        gap_share=round(c.contribution, 4),
         impact=s.impact,
         feasibility=s.feasibility,
         quadrant=s.quadrant,
         priority=rank,
         strategy=s.strategy,
+        started=shift.started if shift and shift.worse else None,
     )

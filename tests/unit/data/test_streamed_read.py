@@ -9,11 +9,11 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from tests.unit.data.test_presets import VENDORS, _write
 
 from improve.data.canonical import TICKETS, load_canonical, streamed_select
 from improve.data.sample import SampleFiles
 from improve.domain.programme import DataSource
-from tests.unit.data.test_presets import VENDORS, _write
 
 HEADER = "ticket_id,created_at,first_response_at,resolved_at,channel,category,team,reopens,csat"
 ROW = "00123,2025-03-01 09:00,2025-03-01 09:30,,web,账单,一线,{reopens},5"

@@ -17,7 +17,7 @@ from improve.reports.page import render_index, render_page
 
 SCRIPT = "<script>alert(1)</script>"
 CHARTS = {
-    Stage.DIAGNOSE: {"baseline", "quadrant", "trend-0", "trend-1"},
+    Stage.DIAGNOSE: {"baseline", "quadrant", "control-0", "control-1"},
     Stage.TARGET: {"targets"},
     Stage.DESIGN: {"gantt"},
     Stage.EXECUTE: {"trajectory-0", "trajectory-1", "pilot"},

@@ -18,8 +18,15 @@ from improve.reports.workbook import build_workbook, display_width, write_cell
 
 SHEETS: dict[Stage, dict[str, list[str]]] = {
     Stage.DIAGNOSE: {
-        "zh-CN": ["概览", "KPI 基线", "问题清单", "差距贡献分解"],
-        "en": ["Summary", "KPI baseline", "Problems", "Gap drivers"],
+        "zh-CN": ["概览", "KPI 基线", "问题清单", "差距贡献分解", "控制图与变化点", "特殊原因"],
+        "en": [
+            "Summary",
+            "KPI baseline",
+            "Problems",
+            "Gap drivers",
+            "Control charts and shifts",
+            "Special causes",
+        ],
     },
     Stage.TARGET: {
         "zh-CN": ["目标清单", "部门子目标"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.chain import Chain
 
 from improve.domain.base import RootCause
@@ -54,3 +56,37 @@ def test_diagnosis_is_deterministic(
 ) -> None:
     again = diagnose(chain.facts, programme=programme, playbook=playbook, rules=rules)
     assert again == chain.diagnosis
+
+
+def test_nothing_planted_gives_no_problem_and_no_shift(
+    programme: Programme, playbook: Playbook, rules: RootCauseRules
+) -> None:
+    """The same desk with flat volume and staffing, no weak engineers, no billing rework and
+    a complete web form: charts may show the odd special cause, but no problem is reported
+    and no KPI of ticket handling shifts."""
+    import duckdb
+
+    from improve.data.facts import window_facts
+    from improve.data.sample import generate_tickets
+
+    con = duckdb.connect()
+    con.register("generated", generate_tickets(planted=False))
+    con.execute("CREATE TABLE tickets AS SELECT * FROM generated").fetchall()
+    facts = window_facts(con, start=date(2025, 1, 1), end=date(2026, 1, 1))
+    report = diagnose(facts, programme=programme, playbook=playbook, rules=rules)
+    assert report.problems == ()
+    shifted = {b.kpi for b in report.baseline if b.chart and b.chart.shift}
+    # Open tickets pile up from the export's first day (some are never closed): only the
+    # backlog may move.
+    assert shifted <= {"backlog_end"}
+
+
+def test_the_front_line_slowdown_is_charted_and_dated(chain: Chain) -> None:
+    frt = chain.diagnosis.kpi_baseline("frt_median_min").chart
+    # whole ISO weeks inside 2025: 2025-01-06 to the week of 2025-12-22
+    assert frt is not None and frt.kind == "xmr" and len(frt.weeks) == 51
+    assert frt.shift is not None and frt.shift.worse and frt.shift.after > frt.shift.before
+    fcr = chain.diagnosis.kpi_baseline("fcr_rate").chart
+    assert fcr is not None and fcr.kind == "p"
+    resources = next(p for p in chain.diagnosis.problems if p.category == RootCause.RESOURCES)
+    assert resources.started == frt.shift.started
