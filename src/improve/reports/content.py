@@ -271,15 +271,11 @@ def control_sections(a: DiagnosisReport, w: Words) -> list[Section]:
             shift.p_value if shift else None,
         )
         for x in c.signals:
-            direction = (
-                w("变差", "worse")
-                if x.worse
-                else w("变好", "better")
-                if x.worse is False
-                else w("上升", "up")
-                if x.direction == "up"
-                else w("下降", "down")
-            )
+            direction = {
+                True: w("变差", "worse"),
+                False: w("变好", "better"),
+                None: w("上升", "up") if x.direction == "up" else w("下降", "down"),
+            }[x.worse]
             signals.add(kpi_label(b.kpi, w), w(*RULES[x.rule]), x.first_week, x.week, direction)
     return [charts, signals]
 
