@@ -112,31 +112,46 @@ RATE_SIZES: dict[str, str] = {
 }
 
 
-def weekly_kpis(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[PeriodKpis, ...]:
-    """Every KPI per ISO week wholly inside [start, end), with the rates' denominators."""
+def weekly_kpis(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, dim: str | None = None
+) -> dict[str | None, tuple[PeriodKpis, ...]]:
+    """Every KPI per ISO week wholly inside [start, end), with the rates' denominators: one
+    series per value of `dim` (or one, under None), each over every week (a week without
+    tickets has no values and size 0)."""
     first = start + timedelta(days=-start.weekday() % 7)
     last = end - timedelta(days=end.weekday())
     if last <= first:
-        return ()
-    rows = compute_kpis(con, grain="week", start=first, end=last)
+        return {}
+    weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7)]
+    key = f'"{dim}"' if dim else "NULL"
+    rows = {
+        (r.get(dim) if dim else None, r["period"]): r
+        for r in compute_kpis(con, grain="week", dims=[dim] if dim else [], start=first, end=last)
+    }
     sizes = {
-        r["period"]: r
+        (r["value"], r["period"]): r
         for r in _records(
             con,
-            "SELECT CAST(date_trunc('week', created_at) AS DATE) AS period, "
+            f"SELECT CAST(date_trunc('week', created_at) AS DATE) AS period, {key} AS value, "
             + ", ".join(f"{sql} AS {kpi}" for kpi, sql in RATE_SIZES.items())
             + f" FROM ({ticket_view(con)}) WHERE {time_window('created_at', first, last)} "
-            "GROUP BY 1",
+            "GROUP BY ALL",
         )
     }
-    return tuple(
-        PeriodKpis(
-            period=r["period"],
-            values=_kpis([r]),
-            sizes={k: int(sizes[r["period"]][k]) for k in RATE_SIZES},  # type: ignore[call-overload]
-        )
-        for r in rows
-    )
+    out: dict[str | None, tuple[PeriodKpis, ...]] = {}
+    for value in sorted({v for v, _ in rows if not dim or v is not None}, key=str):
+        series = []
+        for week in weeks:
+            row, size = rows.get((value, week)), sizes.get((value, week))
+            series.append(
+                PeriodKpis(
+                    period=week,
+                    values=_kpis([row] if row else []),
+                    sizes={k: int(size[k]) if size else 0 for k in RATE_SIZES},  # type: ignore[call-overload]
+                )
+            )
+        out[str(value) if dim else None] = tuple(series)
+    return out
 
 
 def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> WindowFacts:
@@ -155,6 +170,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
     )[0]
     segments: list[SegmentFacts] = []
     for dim in DIMENSIONS:
+        weekly = weekly_kpis(con, start, end, dim)
         kpi_rows = {
             r[dim]: r for r in compute_kpis(con, grain="window", dims=[dim], start=start, end=end)
         }
@@ -177,6 +193,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
                     measures=_stats(row),
                     rework_rate=as_float(row["rw"]),
                     replies_mean=as_float(row["rp"]),
+                    weekly=weekly.get(str(row["value"]), ()),
                 )
             )
     return WindowFacts(
@@ -188,7 +205,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         early=_kpis(early),
         late=_kpis(late),
         monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
-        weekly=weekly_kpis(con, start, end),
+        weekly=weekly_kpis(con, start, end).get(None, ()),
         overall=_stats(overall),
         rework_rate=as_float(overall["rw"]),
         replies_mean=as_float(overall["rp"]),

@@ -86,7 +86,8 @@ class Problem(Model):
     priority: int = Field(ge=1, description="1 is first.")
     strategy: str = Field(description="Playbook strategy suggested for it.")
     started: date | None = Field(
-        default=None, description="First week of the KPI's shift for the worse, if any."
+        default=None,
+        description="First week the problem's segment shifted for the worse on its KPI.",
     )
 
 

@@ -17,6 +17,16 @@ class MeasureStat(Model):
     var: float | None
 
 
+class PeriodKpis(Model):
+    """Every KPI in one period (first day)."""
+
+    period: date
+    values: dict[str, float | None]
+    sizes: dict[str, int] = Field(
+        default_factory=dict, description="A rate KPI's denominator (tickets it counts)."
+    )
+
+
 class SegmentFacts(Model):
     """One value of one dimension over a window."""
 
@@ -28,16 +38,7 @@ class SegmentFacts(Model):
     measures: dict[str, MeasureStat]
     rework_rate: float | None = Field(description="Share with a reopen or a reassignment.")
     replies_mean: float | None = Field(description="Mean agent replies per ticket.")
-
-
-class PeriodKpis(Model):
-    """Every KPI in one period (first day)."""
-
-    period: date
-    values: dict[str, float | None]
-    sizes: dict[str, int] = Field(
-        default_factory=dict, description="A rate KPI's denominator (tickets it counts)."
-    )
+    weekly: tuple[PeriodKpis, ...] = Field(default=(), description="Its KPIs per ISO week.")
 
 
 class TeamLoad(Model):

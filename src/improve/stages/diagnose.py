@@ -6,7 +6,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Literal
 
 from improve.domain.artifacts import (
@@ -19,7 +19,7 @@ from improve.domain.artifacts import (
 )
 from improve.domain.base import ROOT_CAUSE_LABELS, Direction, RootCause, Text
 from improve.domain.control import ControlChart
-from improve.domain.facts import SegmentFacts, WindowFacts
+from improve.domain.facts import PeriodKpis, SegmentFacts, WindowFacts
 from improve.domain.kpi import KPIS
 from improve.domain.programme import EvidenceRule, Playbook, Programme, RootCauseRules
 from improve.stages.control import control_chart
@@ -69,17 +69,36 @@ def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> Kpi
 
 
 def _chart(kpi_name: str, facts: WindowFacts) -> ControlChart | None:
-    """The KPI's weekly control chart (a p' chart when the facts give its denominators)."""
-    if not facts.weekly:
-        return None
-    rate = all(kpi_name in w.sizes for w in facts.weekly)
+    """The KPI's weekly control chart over all tickets."""
+    return _series_chart(kpi_name, facts.weekly) if facts.weekly else None
+
+
+def _series_chart(kpi_name: str, weekly: Sequence[PeriodKpis]) -> ControlChart:
+    """A weekly series' control chart (a p' chart when the facts give the denominators)."""
+    rate = all(kpi_name in w.sizes for w in weekly)
     return control_chart(
         kpi_name,
-        [w.period for w in facts.weekly],
-        [w.values.get(kpi_name) for w in facts.weekly],
+        [w.period for w in weekly],
+        [w.values.get(kpi_name) for w in weekly],
         direction=KPIS[kpi_name].direction,
-        sizes=[w.sizes[kpi_name] for w in facts.weekly] if rate else None,
+        sizes=[w.sizes[kpi_name] for w in weekly] if rate else None,
     )
+
+
+def _started(candidate: _Candidate, facts: WindowFacts) -> date | None:
+    """The first week the problem's own segment (its earliest member) shifted for the worse
+    on the problem's KPI; None when it did not shift inside the window (it was already
+    there, or it crept)."""
+    by_key = {(s.dimension, s.value): s for s in facts.segments}
+    starts = []
+    for member in candidate.members:
+        seg = by_key.get((candidate.dimension, member))
+        if seg is None or not seg.weekly:
+            continue
+        shift = _series_chart(candidate.kpi, seg.weekly).shift
+        if shift is not None and shift.worse:
+            starts.append(shift.started)
+    return min(starts, default=None)
 
 
 def _reference(row: KpiBaseline) -> float | None:
@@ -274,6 +293,7 @@ def diagnose(
                         dimension=rule.dimension,
                         segment=label,
                         tickets=sum(m.tickets for m in members),
+                        members=tuple(m.value for m in members),
                     ),
                 )
                 misses = (by_kpi[kpi_name].gap or 0.0) > 0
@@ -288,7 +308,7 @@ def diagnose(
     scored.sort(
         key=lambda s: (s.quadrant, -s.impact * s.feasibility, s.candidate.kpi, s.candidate.segment)
     )
-    problems = tuple(_problem(i + 1, s, by_kpi[s.candidate.kpi]) for i, s in enumerate(scored))
+    problems = tuple(_problem(i + 1, s, _started(s.candidate, facts)) for i, s in enumerate(scored))
     return DiagnosisReport(
         programme=programme.key,
         cycle=programme.cycle.key,
@@ -310,6 +330,7 @@ class _Candidate:
     dimension: str
     segment: str
     tickets: int
+    members: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)
     kpi: str = ""
     contribution: float = -1.0
@@ -358,9 +379,8 @@ class _Scored:
     quadrant: Literal[1, 2, 3, 4] = 4
 
 
-def _problem(rank: int, s: _Scored, row: KpiBaseline) -> Problem:
+def _problem(rank: int, s: _Scored, started: date | None) -> Problem:
     c = s.candidate
-    shift = row.chart.shift if row.chart else None
     label, cat = KPIS[c.kpi].label, ROOT_CAUSE_LABELS[c.category]
     return Problem(
         id=f"P{rank}",
@@ -381,5 +401,5 @@ def _problem(rank: int, s: _Scored, row: KpiBaseline) -> Problem:
         quadrant=s.quadrant,
         priority=rank,
         strategy=s.strategy,
-        started=shift.started if shift and shift.worse else None,
+        started=started,
     )

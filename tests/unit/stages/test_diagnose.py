@@ -88,5 +88,13 @@ def test_the_front_line_slowdown_is_charted_and_dated(chain: Chain) -> None:
     assert frt.shift is not None and frt.shift.worse and frt.shift.after > frt.shift.before
     fcr = chain.diagnosis.kpi_baseline("fcr_rate").chart
     assert fcr is not None and fcr.kind == "p"
+    # Problems are dated by their own segment: the front line's FRT, not the desk's.
     resources = next(p for p in chain.diagnosis.problems if p.category == RootCause.RESOURCES)
-    assert resources.started == frt.shift.started
+    front = next(s for s in chain.facts.segments if s.value == "一线客服组")
+    assert len(front.weekly) == 51
+    assert resources.started is not None and date(2025, 3, 1) < resources.started < date(
+        2025, 10, 1
+    )
+    # What was wrong from the first day (the web form, billing hand-offs, weak engineers)
+    # did not start inside the window.
+    assert all(p.started is None for p in chain.diagnosis.problems if p is not resources)
