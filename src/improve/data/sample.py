@@ -4,7 +4,8 @@ service desk, its customer surveys and the plan owners' progress reports.
 What is planted (the README lists it too), so that every stage has something true to find:
 - people: four second-line engineers (二线技术组) reopen and drag out far more tickets;
 - process: billing and refund tickets (账单与退款) bounce between groups and reopen;
-- tools: the web form lacks fields, so web tickets need extra agent replies;
+- tools: the web form released on 2025-03-03 lacks fields, so from that week web tickets
+  need extra agent replies;
 - resources: front-line volume grows 25% with flat headcount, so first response slows;
 - the improvement: a pilot of the new web form and assistant in 华东 from 2026-02-02, rolled
   out everywhere from 2026-04-01; billing hand-offs removed from 2026-03-16; engineers
@@ -31,6 +32,7 @@ from improve.stages.schedule import schedule_tasks
 SEED = 20260101
 START = date(2025, 1, 1)
 END = date(2026, 7, 1)  # exclusive: the export was taken at midnight
+WEB_FORM_RELEASE = date(2025, 3, 3)  # the form that lost fields: the tools problem starts
 PILOT_START = date(2026, 2, 2)
 ROLLOUT = date(2026, 4, 1)
 BILLING_FIX = date(2026, 3, 16)
@@ -268,7 +270,8 @@ def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
     reassignments = (rng.random(n) < p_reassign).astype(np.int64) + (rng.random(n) < p_reassign / 3)
     extra = (rng.random(n) < 0.22).astype(np.int64)
     web = (channel == "web") & planted
-    extra += (web & (rng.random(n) < np.where(fixed_form, 0.08, 0.55))).astype(np.int64)
+    broken_form = np.where(after(WEB_FORM_RELEASE), 0.70, 0.10)
+    extra += (web & (rng.random(n) < np.where(fixed_form, 0.08, broken_form))).astype(np.int64)
     extra += (rng.random(n) < 0.05).astype(np.int64)
     agent_replies = np.where(no_reply, 0, 1 + extra)
 
