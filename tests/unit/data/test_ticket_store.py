@@ -151,3 +151,29 @@ def test_import_command_and_runs_read_the_store(
     assert con.execute("SELECT count(*) FROM tickets").fetchall()[0][0] == len(rows)
     con.close()
     ctx.close()
+
+
+def test_files_only_the_located_path_reads_are_imported_too(tmp_path: Path) -> None:
+    """XLSX, GBK and `是`-style booleans skip the streamed read and still land in the store."""
+    from openpyxl import Workbook
+
+    header = ["ticket_id", "created_at", "channel", "category", "team", "complaint"]
+    rows = [["00001", "2025-03-01 09:00", "web", "账单", "一线", "是"]]
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    for row in (header, *rows):
+        ws.append(row)
+    book.save(tmp_path / "a.xlsx")
+    (tmp_path / "b.csv").write_bytes(
+        (",".join(header) + "\n00002,2025-04-01 10:00,email,退款,二线,否\n").encode("gbk")
+    )
+    store = TicketStore(tmp_path / "store")
+    for name in ("a.xlsx", "b.csv"):
+        result = store.import_source(
+            duckdb.connect(), DataSource(path=str(tmp_path / name)), base_dir=tmp_path
+        )
+        assert result.added == 1
+    stored = _stored(store)
+    assert stored["00001"]["complaint"] is True and stored["00002"]["team"] == "二线"
+    assert sorted(result.months_written) == ["2025-04"]
