@@ -59,7 +59,8 @@ def _generate(path: Path, rows: int) -> None:
             CAST(hash(i * 64 + 13) % 10 = 0 AS INTEGER) AS reopens,
             1 + CAST(hash(i * 64 + 14) % 3 AS INTEGER) AS agent_replies,
             CAST(hash(i * 64 + 15) % 5 = 0 AS INTEGER) AS reassignments,
-            CASE WHEN hash(i * 64 + 16) % 10 < 3 THEN 1 + CAST(hash(i * 64 + 17) % 5 AS INTEGER) END AS csat,
+            CASE WHEN hash(i * 64 + 16) % 10 < 3
+              THEN 1 + CAST(hash(i * 64 + 17) % 5 AS INTEGER) END AS csat,
             hash(i * 64 + 18) % 50 = 0 AS complaint,
             CASE WHEN hash(i * 64 + 19) % 10 > 0 THEN hash(i * 64 + 20) % 7 = 0 END AS sla_breached,
             round(5 + (hash(i * 64 + 21) % 4000) / 100.0, 1) AS handle_minutes

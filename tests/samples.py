@@ -171,9 +171,11 @@ def make_diagnosis(
         problems=(
             Problem(
                 id="P1",
+                key=f"process/channel/{segment}",
                 kpi="frt_median_min",
                 title=title or Text(zh="邮件渠道首次响应超时", en="Email first reply too slow"),
                 category=RootCause.PROCESS,
+                suggested=RootCause.PROCESS,
                 dimension="channel",
                 segment=segment,
                 evidence=(evidence,),
@@ -187,9 +189,11 @@ def make_diagnosis(
             ),
             Problem(
                 id="P2",
+                key="people/category/账务",
                 kpi="fcr_rate",
                 title=Text(zh="账务问题一次解决率低", en="Billing issues rarely solved first time"),
                 category=RootCause.PEOPLE,
+                suggested=RootCause.PEOPLE,
                 dimension="category",
                 segment="账务",
                 evidence=(evidence.model_copy(update={"signal": "rework"}),),
@@ -203,9 +207,11 @@ def make_diagnosis(
             ),
             Problem(
                 id="P3",
+                key="tools/team/一线客服组",
                 kpi="csat_rate",
                 title=Text(zh="工单平台缺少模板", en="Ticket tool lacks templates"),
                 category=RootCause.TOOLS,
+                suggested=RootCause.TOOLS,
                 dimension="team",
                 segment="一线客服组",
                 evidence=(evidence.model_copy(update={"signal": "load"}),),

@@ -77,15 +77,21 @@ def _improve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.slow
-def test_run_stops_at_the_gate_until_approved(sample_root: Path, tmp_path: Path) -> None:
+def _isolated_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a subprocess with its own store, reports and Prefect home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPROVE_", "PREFECT_"))}
     env.update(
-        IMPROVE_DATABASE_URL=f"sqlite:///{tmp_path / 'gate.db'}",
+        IMPROVE_DATABASE_URL=f"sqlite:///{tmp_path / 'improve.db'}",
         IMPROVE_ARTIFACTS_DIR=str(tmp_path / "reports"),
         PREFECT_HOME=str(tmp_path / ".prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
+    return env
+
+
+@pytest.mark.slow
+def test_run_stops_at_the_gate_until_approved(sample_root: Path, tmp_path: Path) -> None:
+    env = _isolated_env(tmp_path)
     config = str(demo_programme_path())
     first = _improve("run", config, "--data-root", str(sample_root), env=env)
     assert first.returncode == 0, first.stderr
@@ -101,3 +107,52 @@ def test_run_stops_at_the_gate_until_approved(sample_root: Path, tmp_path: Path)
     status = json.loads(_improve("status", "--json", env=env).stdout)
     assert [s["status"] for s in status[0]["stages"][:3]] == ["approved", "pending", None]
     assert (tmp_path / "reports" / "demo" / "2026-H1" / "target.xlsx").exists()
+
+
+@pytest.mark.slow
+def test_the_root_cause_worksheet_round_trip(sample_root: Path, tmp_path: Path) -> None:
+    """Diagnose, hand out the worksheet, import it filled in: the diagnosis gets a new version
+    with the answers; the same file again changes nothing; a badly filled one is refused with
+    located errors and nothing stored."""
+    from openpyxl import load_workbook
+
+    from improve.reports.worksheet import ROW_CATEGORY, ROW_DATE, ROW_REVIEWER, ROW_WHY
+
+    env = _isolated_env(tmp_path)
+    config, root = str(demo_programme_path()), str(sample_root)
+    ran = _improve("run", config, "--data-root", root, "--stage", "diagnose", env=env)
+    assert ran.returncode == 0, ran.stderr
+    # Publishing the diagnosis put the worksheet beside the reports.
+    assert (tmp_path / "reports" / "demo" / "2026-H1" / "diagnose-worksheet.xlsx").exists()
+    sheet = tmp_path / "rc.xlsx"
+    wrote = _improve("rootcause", "write", config, "--out", str(sheet), env=env)
+    assert wrote.returncode == 0, wrote.stderr
+
+    book = load_workbook(sheet)
+    web = next(n for n in book.sheetnames if book[n]["B4"].value == "tools/channel/web")
+    ws = book[web]
+    ws[f"B{ROW_CATEGORY}"], ws[f"B{ROW_REVIEWER}"], ws[f"B{ROW_DATE}"] = (
+        "工具",
+        "刘洋",
+        "2026-01-12",
+    )
+    ws[f"B{ROW_WHY}"] = "网页表单缺少字段"
+    book.save(sheet)
+    imported = _improve("rootcause", "import", str(sheet), "--config", config,
+                        "--data-root", root, "--json", env=env)  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    result = json.loads(imported.stdout)
+    assert result["added"] == 1 and result["diagnosis"]["version"] == 2
+    again = _improve("rootcause", "import", str(sheet), "--config", config,
+                     "--data-root", root, "--json", env=env)  # fmt: skip
+    assert json.loads(again.stdout)["added"] == 0
+
+    ws[f"B{ROW_WHY + 2}"] = "跳过了为什么 2"
+    ws[f"B{ROW_CATEGORY}"] = "设备"
+    book.save(sheet)
+    bad = _improve("rootcause", "import", str(sheet), "--config", config, env=env)
+    assert bad.returncode == 1
+    assert f"sheet {web}, cell B{ROW_CATEGORY} (confirmed category)" in bad.stderr
+    assert f"sheet {web}, cell B{ROW_WHY + 1} (why 2)" in bad.stderr
+    status = json.loads(_improve("status", "--json", env=env).stdout)
+    assert status[0]["stages"][0]["version"] == 2  # nothing new from the refused file

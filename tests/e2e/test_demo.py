@@ -46,7 +46,8 @@ def test_demo_status_shows_six_approved_stages(demo_out: Path) -> None:
 def test_every_workbook_converts_with_libreoffice(demo_reports: Path, tmp_path: Path) -> None:
     soffice = require_binary("soffice")
     books = sorted(demo_reports.glob("*.xlsx"))
-    assert len(books) == 6
+    # the six stage workbooks and the root-cause worksheet stakeholders fill in
+    assert len(books) == 7 and demo_reports / "diagnose-worksheet.xlsx" in books
     result = subprocess.run(
         [
             soffice,

@@ -25,6 +25,7 @@ TABLES = {
     "plan_task",
     "progress_update",
     "audit_log",
+    "root_cause_review",
 }
 
 
@@ -35,7 +36,7 @@ def test_migrations_create_exactly_the_orm_schema(engine: Engine) -> None:
     assert diff == []
     assert set(inspect(engine).get_table_names()) == {*TABLES, "alembic_version"}
     assert set(Base.metadata.tables) == TABLES
-    assert revision == "0001"
+    assert revision == "0002"
 
 
 def test_migrate_twice_is_a_no_op_and_downgrade_removes_everything(engine: Engine) -> None:

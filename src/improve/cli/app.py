@@ -136,6 +136,7 @@ def _run_cycle(
     data_root: Path | None,
     locale: Locale | None,
     auto_approve: bool,
+    quiet: bool = False,
 ) -> Any:
     from improve.orchestration.flows import cycle_flow
 
@@ -147,6 +148,8 @@ def _run_cycle(
             locale=locale,
             auto_approve=auto_approve,
         )
+    if quiet:
+        return outcome
     for s in outcome.stages:
         state = "new version" if s.created else "unchanged"
         console.print(f"  {s.stage:<9} {s.artifact_id} v{s.version}  {state}, {s.status}")
@@ -502,6 +505,89 @@ def status(
         for s in c.stages:
             table.add_row(s.stage, s.artifact_id or "—", str(s.version or "—"), s.status or "—")
         console.print(table)
+
+
+rootcause = typer.Typer(
+    help="The 5-Why / fishbone worksheet: write it for stakeholders, import it filled in.",
+    no_args_is_help=True,
+)
+app.add_typer(rootcause, name="rootcause")
+
+
+@rootcause.command("write")
+@handles_errors
+def rootcause_write(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Workbook to write (default: beside the reports).")
+    ] = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Worksheet language.")] = None,
+) -> None:
+    """Write the worksheet of the latest diagnosis: a sheet per problem, prefilled with the
+    answers already imported."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import write_worksheet
+
+    ctx = RunContext.load(config, locale=locale.value if locale else None)
+    try:
+        path = write_worksheet(ctx, out.resolve() if out else None)
+    finally:
+        ctx.close()
+    console.print(f"Worksheet: {path}")
+
+
+@rootcause.command("import")
+@handles_errors
+def rootcause_import(
+    file: Annotated[Path, typer.Argument(help="The filled-in worksheet (.xlsx).")],
+    config: Annotated[Path, typer.Option(help="Programme definition (YAML).")],
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Who imports it (default: the owner).")
+    ] = None,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Validate a filled worksheet (every error located, nothing stored on one), store the
+    answers, and diagnose again: the new version merges them."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import import_reviews
+
+    ctx = RunContext.load(config, data_root=data_root)
+    try:
+        review, added = import_reviews(ctx, file, actor=as_ or ctx.programme.owner)
+    finally:
+        ctx.close()
+    outcome = None
+    if added:
+        outcome = _run_cycle(
+            config,
+            stages=["diagnose"],
+            data_root=data_root,
+            locale=None,
+            auto_approve=False,
+            quiet=as_json,
+        ).stages[0]
+    if as_json:
+        _print_json(
+            {
+                "reviews": len(review.reviews),
+                "added": added,
+                "diagnosis": None
+                if outcome is None
+                else {"artifact_id": outcome.artifact_id, "version": outcome.version},
+            }
+        )
+        return
+    if outcome is None:
+        console.print(f"{file.name}: every answer was already imported; nothing changed")
+    else:
+        console.print(
+            f"{file.name}: {added} review(s) stored; {outcome.artifact_id} "
+            f"v{outcome.version} merges them ({outcome.status})"
+        )
 
 
 def main() -> None:

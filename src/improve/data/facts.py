@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
@@ -17,10 +18,12 @@ from improve.data.kpis import (
     ticket_view,
     time_window,
 )
+from improve.data.voice import voice_facts
 from improve.domain.facts import (
     EvaluationFacts,
     ExecutionFacts,
     MeasureStat,
+    PairFacts,
     PeriodKpis,
     PilotFacts,
     ProgressReport,
@@ -52,22 +55,27 @@ MEASURES: dict[str, str] = {
 }
 
 
-def _stat_columns() -> str:
+def _stat_columns(condition: str | None = None, prefix: str = "") -> str:
+    """Count, mean and variance of every measure (over the rows meeting `condition`)."""
+    only = f" FILTER ({condition})" if condition else ""
     parts = []
     for i, expr in enumerate(dict.fromkeys(MEASURES.values())):
-        parts.append(f"count({expr}) AS n{i}, avg({expr}) AS m{i}, var_samp({expr}) AS v{i}")
+        parts.append(
+            f"count({expr}){only} AS {prefix}n{i}, avg({expr}){only} AS {prefix}m{i}, "
+            f"var_samp({expr}){only} AS {prefix}v{i}"
+        )
     return ", ".join(parts)
 
 
-def _stats(row: Mapping[str, object]) -> dict[str, MeasureStat]:
+def _stats(row: Mapping[str, object], prefix: str = "") -> dict[str, MeasureStat]:
     index = {expr: i for i, expr in enumerate(dict.fromkeys(MEASURES.values()))}
     out = {}
     for kpi_name, expr in MEASURES.items():
         i = index[expr]
         out[kpi_name] = MeasureStat(
-            n=int(row[f"n{i}"] or 0),  # type: ignore[call-overload]
-            mean=as_float(row[f"m{i}"]),
-            var=as_float(row[f"v{i}"]),
+            n=int(row[f"{prefix}n{i}"] or 0),  # type: ignore[call-overload]
+            mean=as_float(row[f"{prefix}m{i}"]),
+            var=as_float(row[f"{prefix}v{i}"]),
         )
     return out
 
@@ -168,6 +176,8 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
         f"avg(agent_replies) AS rp FROM ({ticket_view(con)}) WHERE {cond}",
     )[0]
+    first_months = time_window("created_at", start, add_months(start, 3))
+    last_months = time_window("created_at", add_months(end, -3), end)
     segments: list[SegmentFacts] = []
     for dim in DIMENSIONS:
         weekly = weekly_kpis(con, start, end, dim)
@@ -178,8 +188,9 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         for row in _records(
             con,
             f'SELECT "{dim}" AS value, {parent} AS parent, count(*) AS tickets, '
-            f"{_stat_columns()}, avg(CAST(reopens > 0 OR "
-            "coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
+            f"{_stat_columns()}, {_stat_columns(first_months, 'e_')}, "
+            f"{_stat_columns(last_months, 'l_')}, "
+            "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
             f"avg(agent_replies) AS rp FROM ({ticket_view(con)}) WHERE {cond} "
             f'AND "{dim}" IS NOT NULL GROUP BY 1 ORDER BY 1',
         ):
@@ -194,6 +205,8 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
                     rework_rate=as_float(row["rw"]),
                     replies_mean=as_float(row["rp"]),
                     weekly=weekly.get(str(row["value"]), ()),
+                    early=_stats(row, "e_"),
+                    late=_stats(row, "l_"),
                 )
             )
     return WindowFacts(
@@ -210,8 +223,43 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         rework_rate=as_float(overall["rw"]),
         replies_mean=as_float(overall["rp"]),
         segments=tuple(segments),
+        pairs=_pair_facts(con, cond, first_months, last_months),
+        voice=voice_facts(con, start=start, end=end),
         team_load=_team_load(con, cond),
     )
+
+
+def _pair_facts(
+    con: duckdb.DuckDBPyConnection, cond: str, first_months: str, last_months: str
+) -> tuple[PairFacts, ...]:
+    """Measures of every pair of dimension values, in one scan (GROUPING SETS). Agents are
+    left out: they sit inside a team, and the agent facts already carry it."""
+    dims = [d for d in DIMENSIONS if d != "agent"]
+    pairs = list(itertools.combinations(dims, 2))
+    columns = ", ".join(f'"{d}", grouping("{d}") AS "g_{d}"' for d in dims)
+    sets = ", ".join(f'("{a}", "{b}")' for a, b in pairs)
+    out = []
+    for row in _records(
+        con,
+        f"SELECT {columns}, count(*) AS tickets, {_stat_columns()}, "
+        f"{_stat_columns(first_months, 'e_')}, {_stat_columns(last_months, 'l_')} "
+        f"FROM ({ticket_view(con)}) WHERE {cond} GROUP BY GROUPING SETS ({sets})",
+    ):
+        a, b = (d for d in dims if row[f"g_{d}"] == 0)
+        if row[a] is None or row[b] is None:
+            continue
+        out.append(
+            PairFacts(
+                dimensions=(a, b),
+                values=(str(row[a]), str(row[b])),
+                tickets=int(row["tickets"]),  # type: ignore[call-overload]
+                measures=_stats(row),
+                early=_stats(row, "e_"),
+                late=_stats(row, "l_"),
+            )
+        )
+    out.sort(key=lambda p: (p.dimensions, p.values))
+    return tuple(out)
 
 
 def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...]:

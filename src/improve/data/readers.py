@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from improve.domain.programme import FileFormat
 from improve.errors import InputDataError
@@ -250,8 +250,9 @@ MAX_RATIO = 200  # compression ratio of a large part beyond which it is a zip bo
 MAX_COLUMNS = 512
 
 
-def _check_zip(path: Path) -> None:
-    """Refuse what is not a zip, or unpacks to more than is sane, before parsing anything."""
+def check_zip(path: Path, *, limit: int = MAX_XLSX_BYTES) -> None:
+    """Refuse what is not a zip, or unpacks to more than `limit` bytes (or is a zip bomb),
+    before parsing anything."""
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
@@ -261,10 +262,10 @@ def _check_zip(path: Path) -> None:
             "save it again from Excel as .xlsx"
         ) from exc
     total = sum(p.file_size for p in parts)
-    if total > MAX_XLSX_BYTES:
+    if total > limit:
         raise InputDataError(
-            f"{path}: unpacks to {total / 2**30:.1f} GiB, more than "
-            f"{MAX_XLSX_BYTES / 2**30:.0f} GiB; export it as CSV or Parquet"
+            f"{path}: unpacks to {total / 2**20:,.0f} MiB, more than {limit / 2**20:,.0f} MiB; "
+            + ("export it as CSV or Parquet" if limit == MAX_XLSX_BYTES else "check the file")
         )
     for part in parts:
         if part.file_size > 50 << 20 and part.file_size > MAX_RATIO * max(part.compress_size, 1):
@@ -274,17 +275,23 @@ def _check_zip(path: Path) -> None:
             )
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
-    """The sheet as a table of text; hostile workbooks fail with a message, in bounded time
-    (defusedxml refuses entity tricks; the <dimension> record is ignored)."""
-    _check_zip(path)
+def open_xlsx(path: Path, *, limit: int = MAX_XLSX_BYTES, streaming: bool = True) -> Workbook:
+    """An XLSX workbook checked before parsing (`check_zip`); `streaming` opens it read-only
+    with computed values, otherwise whole with formulas as typed (small forms only)."""
+    check_zip(path, limit=limit)
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=streaming, data_only=streaming)
     except Exception as exc:  # openpyxl raises many types for broken files
         raise InputDataError(
             f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc}); save it "
             "again from Excel as .xlsx"
         ) from exc
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
+    """The sheet as a table of text; hostile workbooks fail with a message, in bounded time
+    (defusedxml refuses entity tricks; the <dimension> record is ignored)."""
+    book = open_xlsx(path)
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputDataError(f"{path}: no sheet {sheet!r}; sheets are {book.sheetnames}")

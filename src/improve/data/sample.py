@@ -1,15 +1,19 @@
 """A deterministic, realistic sample data set for the demo: 18 months of a mid-size
 service desk, its customer surveys and the plan owners' progress reports.
 
-What is planted (the README lists it too), so that every stage has something true to find:
-- people: four second-line engineers (二线技术组) reopen and drag out far more tickets;
-- process: billing and refund tickets (账单与退款) bounce between groups and reopen;
+What is planted (the README lists it too), so that every stage has something true to find,
+each with the week it starts:
 - tools: the web form released on 2025-03-03 lacks fields, so from that week web tickets
   need extra agent replies;
-- resources: front-line volume grows 25% with flat headcount, so first response slows;
+- people: four second-line engineers (二线技术组) who missed the training for the product
+  release of 2025-04-14 reopen and drag out far more tickets from then on;
+- process: a second approval step for refunds, from 2025-05-19, makes billing and refund
+  tickets (账单与退款) bounce between groups and reopen;
+- resources: front-line volume grows 25% over the 18 months, and four front-line agents
+  leave on 2025-07-07 without replacement, so first response slows from that week;
 - the improvement: a pilot of the new web form and assistant in 华东 from 2026-02-02, rolled
   out everywhere from 2026-04-01; billing hand-offs removed from 2026-03-16; engineers
-  trained and six front-line agents hired in March 2026.
+  trained and ten front-line agents hired (four replacements, six more) in March 2026.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ SEED = 20260101
 START = date(2025, 1, 1)
 END = date(2026, 7, 1)  # exclusive: the export was taken at midnight
 WEB_FORM_RELEASE = date(2025, 3, 3)  # the form that lost fields: the tools problem starts
+PRODUCT_RELEASE = date(2025, 4, 14)  # four engineers miss its training: people
+REFUND_APPROVAL = date(2025, 5, 19)  # a second approval step for refunds: process
+ATTRITION = date(2025, 7, 7)  # four front-line agents leave: resources
 PILOT_START = date(2026, 2, 2)
 ROLLOUT = date(2026, 4, 1)
 BILLING_FIX = date(2026, 3, 16)
@@ -40,7 +47,8 @@ TRAINING_DONE = date(2026, 3, 2)
 HIRES = date(2026, 3, 2)
 
 TEAMS = {"一线客服组": 26, "二线技术组": 14, "账务组": 8, "投诉处理组": 6}
-NEW_HIRES = 6
+LEAVERS = 6  # the last six front-line agents, from ATTRITION
+NEW_HIRES = 12
 WEAK_AGENTS = 4  # the last four second-line engineers
 CATEGORIES = {  # category: (share, team, median resolution hours)
     "账号登录": (0.22, "一线客服组", 4.0),
@@ -224,13 +232,17 @@ def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
         pick = rng.integers(0, len(pool), idx.size)
         agent[idx] = np.array(pool, dtype=object)[pick]
         if name == "一线客服组":
+            # The leavers stop taking tickets at ATTRITION; the hires start at HIRES.
+            stayed = pool[: members - LEAVERS] if planted else pool
             hired = after(HIRES)[idx]
-            hires = agents["_hires"]
-            full = pool + hires
+            short = after(ATTRITION)[idx] & ~hired
+            pick_short = rng.integers(0, len(stayed), idx.size)
+            agent[idx[short]] = np.array(stayed, dtype=object)[pick_short[short]]
+            full = stayed + agents["_hires"]
             pick2 = rng.integers(0, len(full), idx.size)
             agent[idx[hired]] = np.array(full, dtype=object)[pick2[hired]]
         if name == "二线技术组" and planted:
-            weak[idx] = pick >= members - WEAK_AGENTS
+            weak[idx] = (pick >= members - WEAK_AGENTS) & after(PRODUCT_RELEASE)[idx]
     unassigned = rng.random(n) < 0.01
     agent[unassigned] = None
 
@@ -239,14 +251,15 @@ def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
     billing_fixed = after(BILLING_FIX)
     trained = after(TRAINING_DONE)
 
-    # First response: channel medians; the front line slows as load grows, then recovers.
+    # First response: channel medians; the front line slows as its load per agent grows
+    # (volume, then the leavers), then recovers with the hires.
     frt_median = np.array([CHANNELS[c][1] for c in channel])
-    load = (1 + (0.25 if planted else 0.0) * t) ** 2
-    load = np.where(
-        after(HIRES) & planted,
-        load * (TEAMS["一线客服组"] / (TEAMS["一线客服组"] + NEW_HIRES)) ** 2,
-        load,
-    )
+    front_line = TEAMS["一线客服组"]
+    staff = np.full(n, front_line, float)
+    if planted:
+        staff = np.where(after(ATTRITION), front_line - LEAVERS, staff)
+        staff = np.where(after(HIRES), front_line - LEAVERS + NEW_HIRES, staff)
+    load = ((1 + (0.25 if planted else 0.0) * t) * front_line / staff) ** 2
     frt_median = np.where(team == "一线客服组", frt_median * load, frt_median)
     async_channel = np.isin(channel, ["email", "web"])
     frt_median = np.where(fixed_form & async_channel, frt_median * 0.55, frt_median)
@@ -257,16 +270,16 @@ def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
     res_median = np.array([CATEGORIES[c][2] for c in category])
     res_median = np.where(weak & ~trained, res_median * 1.8, res_median)
     res_median = np.where(weak & trained, res_median * 1.2, res_median)
-    billing = (category == "账单与退款") & planted
+    billing = (category == "账单与退款") & planted & after(REFUND_APPROVAL)
     res_median = np.where(billing & ~billing_fixed, res_median * 1.4, res_median)
     res_h = res_median * np.exp(rng.normal(0, 1.0, n)) + frt_min / 60
 
     # Rework: reopens, reassignments, extra replies.
     p_reopen = np.full(n, 0.06)
-    p_reopen = np.where(billing, np.where(billing_fixed, 0.08, 0.20), p_reopen)
-    p_reopen = np.where(weak, np.where(trained, 0.09, 0.24), p_reopen)
+    p_reopen = np.where(billing & ~billing_fixed, 0.20, p_reopen)
+    p_reopen = np.where(weak, np.where(trained, 0.16, 0.24), p_reopen)
     reopens = (rng.random(n) < p_reopen).astype(np.int64) + (rng.random(n) < p_reopen / 4)
-    p_reassign = np.where(billing, np.where(billing_fixed, 0.10, 0.40), 0.08)
+    p_reassign = np.where(billing & ~billing_fixed, 0.40, 0.08)
     reassignments = (rng.random(n) < p_reassign).astype(np.int64) + (rng.random(n) < p_reassign / 3)
     extra = (rng.random(n) < 0.22).astype(np.int64)
     web = (channel == "web") & planted

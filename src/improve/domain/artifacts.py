@@ -14,6 +14,8 @@ from pydantic import Field, model_validator
 
 from improve.domain.base import Artifact, Dimension, Direction, Model, RootCause, Stage, Text
 from improve.domain.control import ControlChart
+from improve.domain.review import ProblemReview
+from improve.domain.voice import CustomerVoice
 
 
 class PeriodValue(Model):
@@ -50,6 +52,61 @@ class Segment(Model):
     kpi_value: float | None
     weight: int = Field(ge=0, description="Tickets the KPI's measure counts (its denominator).")
     contribution: float = Field(description="Share of the overall gap this segment explains.")
+    mix: float | None = Field(
+        default=None,
+        description="Share of the early-to-late change from its share of tickets moving.",
+    )
+    rate: float | None = Field(
+        default=None, description="Share of the early-to-late change from its own value moving."
+    )
+
+
+class DimensionSplit(Model):
+    """A KPI's gap across one dimension: how much its top segments explain, and (for a KPI
+    that deteriorated) how much of the change is mix and how much is rate."""
+
+    dimension: str
+    top: tuple[str, ...] = Field(description="Its segments explaining most, up to three.")
+    explained: float = Field(description="Share of the gap the top segments explain.")
+    weight_share: float = Field(ge=0, le=1, description="Their share of the KPI's tickets.")
+    mix: float | None = Field(default=None, description="Share of the change that is mix.")
+    rate: float | None = Field(default=None, description="Share of the change that is rate.")
+
+    @property
+    def concentration(self) -> float:
+        """How much more of the gap the top segments explain than their size would."""
+        return self.explained - self.weight_share
+
+
+class DrillDown(Model):
+    """The second level: the lead segment's share of the gap across another dimension."""
+
+    parent_dimension: str
+    parent: str
+    dimension: str
+    segments: tuple[Segment, ...] = Field(
+        description="Ranked; contribution is the share of the KPI's whole gap."
+    )
+    explained: float = Field(description="Share of the parent's gap its top three explain.")
+
+
+class GapExplanation(Model):
+    """Where a KPI's gap comes from: every dimension's split, the leading one first, and a
+    drill-down into its leading segment."""
+
+    kpi: str
+    basis: Literal["benchmark", "trend"] = Field(
+        description="Measured against the benchmark it misses, or against its own first months."
+    )
+    reference: float = Field(description="The benchmark or the first three months' value.")
+    value: float = Field(description="The window's value, or the last three months' (trend).")
+    dimensions: tuple[DimensionSplit, ...] = Field(description="Most concentrated first.")
+    drill: DrillDown | None = None
+
+    @property
+    def lead(self) -> DimensionSplit:
+        """The dimension whose top segments concentrate the gap most."""
+        return self.dimensions[0]
 
 
 class Evidence(Model):
@@ -67,11 +124,19 @@ class Problem(Model):
     """A service problem: which KPI, which segment drives it, why, and how urgent."""
 
     id: str = Field(pattern=r"^P\d+$")
+    key: str = Field(
+        description="Stable across versions: suggested category/dimension/segment. Worksheet "
+        "answers are merged by it."
+    )
     kpi: str
     title: Text
-    category: RootCause
+    category: RootCause = Field(description="In force: the confirmed one once reviewed.")
+    suggested: RootCause = Field(description="The category the evidence points to.")
     dimension: str
     segment: str
+    members: tuple[str, ...] = Field(
+        default=(), description="The dimension's values the segment groups (several agents)."
+    )
     evidence: tuple[Evidence, ...] = Field(min_length=1)
     confidence: float = Field(ge=0, le=1)
     affected_tickets: int = Field(ge=0)
@@ -79,7 +144,10 @@ class Problem(Model):
         default=None, description="Share of the KPI's gap the segment explains."
     )
     impact: float = Field(ge=0, le=1, description="Customers affected x severity, 0..1.")
-    feasibility: float = Field(ge=0, le=1, description="From the playbook's effort, 0..1.")
+    feasibility: float = Field(
+        ge=0, le=1, description="Stakeholders' rating when given, else the playbook's effort."
+    )
+    feasibility_source: Literal["playbook", "stakeholders"] = "playbook"
     quadrant: Literal[1, 2, 3, 4] = Field(
         description="1 high impact/high feasibility, 2 high/low, 3 low/high, 4 low/low."
     )
@@ -88,6 +156,9 @@ class Problem(Model):
     started: date | None = Field(
         default=None,
         description="First week the problem's segment shifted for the worse on its KPI.",
+    )
+    review: ProblemReview | None = Field(
+        default=None, description="Its stakeholders' 5-Why and fishbone, once imported."
     )
 
 
@@ -103,7 +174,13 @@ class DiagnosisReport(Artifact):
     drivers: dict[str, tuple[Segment, ...]] = Field(
         description="Per KPI with a gap: segments ranked by contribution."
     )
+    explanations: dict[str, GapExplanation] = Field(
+        default_factory=dict, description="Per KPI with a gap: where it comes from."
+    )
     problems: tuple[Problem, ...]
+    voice: CustomerVoice | None = Field(
+        default=None, description="Survey figures, comment keywords and quotes per problem."
+    )
 
     def kpi_baseline(self, kpi_name: str) -> KpiBaseline:
         """The baseline row of `kpi_name`."""

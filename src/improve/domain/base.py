@@ -58,6 +58,16 @@ ROOT_CAUSE_LABELS: dict[RootCause, Text] = {
     RootCause.TOOLS: Text(zh="工具", en="Tools"),
     RootCause.RESOURCES: Text(zh="资源", en="Resources"),
 }
+# The ticket dimensions a gap is split across, as reports name them.
+DIMENSION_LABELS: dict[str, Text] = {
+    "channel": Text(zh="渠道", en="channel"),
+    "category": Text(zh="问题类别", en="category"),
+    "team": Text(zh="团队", en="team"),
+    "agent": Text(zh="客服", en="agent"),
+    "priority": Text(zh="优先级", en="priority"),
+    "region": Text(zh="区域", en="region"),
+    "product": Text(zh="产品", en="product"),
+}
 
 
 class Dimension(StrEnum):

@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field
 
 from improve.domain.base import Model
+from improve.domain.voice import VoiceFacts
 
 
 class MeasureStat(Model):
@@ -39,6 +40,19 @@ class SegmentFacts(Model):
     rework_rate: float | None = Field(description="Share with a reopen or a reassignment.")
     replies_mean: float | None = Field(description="Mean agent replies per ticket.")
     weekly: tuple[PeriodKpis, ...] = Field(default=(), description="Its KPIs per ISO week.")
+    early: dict[str, MeasureStat] = Field(default_factory=dict, description="First 3 months.")
+    late: dict[str, MeasureStat] = Field(default_factory=dict, description="Last 3 months.")
+
+
+class PairFacts(Model):
+    """Tickets with one value of each of two dimensions (a cell of a two-level drill-down)."""
+
+    dimensions: tuple[str, str]
+    values: tuple[str, str]
+    tickets: int = Field(ge=0)
+    measures: dict[str, MeasureStat]
+    early: dict[str, MeasureStat] = Field(default_factory=dict, description="First 3 months.")
+    late: dict[str, MeasureStat] = Field(default_factory=dict, description="Last 3 months.")
 
 
 class TeamLoad(Model):
@@ -68,6 +82,12 @@ class WindowFacts(Model):
     rework_rate: float | None
     replies_mean: float | None
     segments: tuple[SegmentFacts, ...]
+    pairs: tuple[PairFacts, ...] = Field(
+        default=(), description="Every pair of dimensions but agent (agents drill from teams)."
+    )
+    voice: VoiceFacts | None = Field(
+        default=None, description="Surveys answered in the window, when there are surveys."
+    )
     team_load: tuple[TeamLoad, ...]
 
 

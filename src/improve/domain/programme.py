@@ -345,6 +345,9 @@ class EvidenceRule(Model):
     dimension: Literal["agent", "category", "channel", "team", "priority", "region", "product"]
     signal: Literal["concentration", "rework", "extra_contacts", "load"]
     threshold: float = Field(gt=0, description="Signal strength from which the rule fires.")
+    kpis: tuple[KpiName, ...] = Field(
+        default=(), description="The KPIs whose gaps the rule reads; empty: every KPI."
+    )
     explanation: Text
 
 

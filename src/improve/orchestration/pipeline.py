@@ -21,6 +21,7 @@ from improve.data.facts import (
     window_facts,
 )
 from improve.data.store import ImportResult
+from improve.data.worksheet import read_worksheet
 from improve.domain.artifacts import (
     DiagnosisReport,
     EvaluationReport,
@@ -30,9 +31,11 @@ from improve.domain.artifacts import (
 )
 from improve.domain.base import Artifact, Stage
 from improve.domain.facts import EvaluationFacts, ExecutionFacts, ProgressReport, WindowFacts
-from improve.errors import StageError
+from improve.domain.review import RootCauseReview
+from improve.errors import InputDataError, StageError
 from improve.orchestration.context import RunContext
-from improve.reports.site import write_cycle_reports
+from improve.reports.site import save_workbook, write_cycle_reports
+from improve.reports.worksheet import WORKSHEET_NAME, build_worksheet
 from improve.stages.design import design_plan
 from improve.stages.diagnose import diagnose
 from improve.stages.evaluate import evaluate_cycle
@@ -200,7 +203,9 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
     a = {s: stored.artifact for s, stored in inputs.items()}
     if stage == Stage.DIAGNOSE:
         assert isinstance(facts, WindowFacts)
-        return diagnose(facts, programme=p, playbook=ctx.playbook, rules=ctx.rules)
+        with ctx.transaction() as session:
+            reviews = repo.load_reviews(session=session, programme_key=p.key, cycle_key=p.cycle.key)
+        return diagnose(facts, programme=p, playbook=ctx.playbook, rules=ctx.rules, reviews=reviews)
     if stage == Stage.TARGET:
         diagnosis = a[Stage.DIAGNOSE]
         assert isinstance(diagnosis, DiagnosisReport)
@@ -303,7 +308,63 @@ def publish(ctx: RunContext) -> Path:
         locale=ctx.locale,
         statuses={s: v.status for s, v in latest.items() if v},
     )
+    if latest[Stage.DIAGNOSE] is not None:
+        write_worksheet(ctx)
     return paths.index
+
+
+def write_worksheet(ctx: RunContext, out: Path | None = None) -> Path:
+    """The 5-Why / fishbone worksheet of the latest diagnosis, prefilled with the answers in
+    force (default: `diagnose-worksheet.xlsx` beside the reports); its path."""
+    key, cycle = ctx.programme.key, ctx.programme.cycle.key
+    with ctx.transaction() as session:
+        stored = repo.latest_artifact(
+            session=session, programme_key=key, cycle_key=cycle, stage=Stage.DIAGNOSE
+        )
+        reviews = repo.load_reviews(session=session, programme_key=key, cycle_key=cycle)
+    if stored is None:
+        raise StageError(
+            f"{key}/{cycle} has no diagnosis to review; run `improve run "
+            f"{ctx.config_path} --stage diagnose` first"
+        )
+    assert isinstance(stored.artifact, DiagnosisReport)
+    path = out or ctx.reports_dir / WORKSHEET_NAME
+    book = build_worksheet(
+        stored.artifact,
+        stored.ref,
+        locale=ctx.locale,
+        reviews={r.problem_key: r for r in reviews},
+    )
+    save_workbook(book, path)
+    return path
+
+
+def import_reviews(ctx: RunContext, path: Path, *, actor: str) -> tuple[RootCauseReview, int]:
+    """Validate a filled worksheet against the latest diagnosis and store its reviews (an
+    unchanged re-import adds nothing); the review and how many reviews were new."""
+    key, cycle = ctx.programme.key, ctx.programme.cycle.key
+    with ctx.transaction() as session:
+        stored = repo.latest_artifact(
+            session=session, programme_key=key, cycle_key=cycle, stage=Stage.DIAGNOSE
+        )
+    if stored is None:
+        raise StageError(
+            f"{key}/{cycle} has no diagnosis, so {path} cannot be merged into one; run "
+            f"`improve run {ctx.config_path} --stage diagnose` first"
+        )
+    assert isinstance(stored.artifact, DiagnosisReport)
+    known = {p.key: p.id for p in stored.artifact.problems}
+    review = read_worksheet(path, known=known)
+    if review.diagnosis_id != stored.ref.artifact_id:
+        raise InputDataError(
+            f"{path}: answers the diagnosis {review.diagnosis_id}, not {stored.ref.artifact_id} "
+            f"of this programme; import it with that programme's definition"
+        )
+    with ctx.transaction() as session:
+        added = repo.save_reviews(
+            session=session, programme_key=key, cycle_key=cycle, review=review, actor=actor
+        )
+    return review, added
 
 
 def import_tickets(ctx: RunContext, path: Path, *, preset: str | None, actor: str) -> ImportResult:

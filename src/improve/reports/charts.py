@@ -1,17 +1,9 @@
-"""Plotly figures of the stage artifacts, as HTML fragments that load plotly.min.js from
-beside the page (never a CDN).
-
-Plotly.js renders a small HTML subset in chart text (<b>, <a href>, <br>, ...), so every
-string that comes from data is escaped first (`label`): a title such as
-`<a href=...>` then shows literally instead of becoming a link. The figure JSON itself is
-safe inside <script>: plotly writes < > / as \\u escapes.
-"""
+"""Plotly figures of the stage artifacts, as HTML fragments (`figures.fragment`); every
+string from data goes through `figures.label` first."""
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Iterable
 from datetime import timedelta
 
 import plotly.graph_objects as go
@@ -25,50 +17,25 @@ from improve.domain.artifacts import (
     PlanTask,
     TargetList,
 )
-from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, RootCause
-from improve.reports.content import RULES, is_rate, kpi_label
+from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, Direction, RootCause
+from improve.domain.kpi import KPIS
+from improve.reports.content import RULES
+from improve.reports.figures import (
+    BAD,
+    CRITICAL,
+    GOOD,
+    NEUTRAL,
+    NORMAL,
+    fragment,
+    label,
+)
+from improve.reports.figures import (
+    lines as _lines,
+)
+from improve.reports.labels import dim_label, is_rate, kpi_label
+from improve.reports.rootcause import fishbone_causes
 from improve.reports.sections import Words
-
-LAYOUT = {
-    "template": "plotly_white",
-    "height": 380,
-    "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
-    "font": {"family": "sans-serif"},
-}
-CRITICAL = "#C00000"
-NORMAL = "#5B9BD5"
-GOOD = "#2E7D32"
-BAD = "#C62828"
-NEUTRAL = "#9E9E9E"
-
-
-def label(text: str) -> str:
-    """Data text made inert for plotly's HTML-like text rendering."""
-    return html.escape(text, quote=False)
-
-
-def _lines(parts: Iterable[str]) -> str:
-    """Escaped parts joined by plotly's own line break."""
-    return "<br>".join(label(p) for p in parts)
-
-
-def fragment(fig: go.Figure, div_id: str) -> str:
-    """The figure as a <div> and its script, with no plotly.js of its own.
-
-    `div_id` is written into the page's script verbatim, so callers pass only ids they
-    build from constants and numbers, never data text."""
-    own = fig.layout.to_plotly_json()
-    own.pop("template", None)
-    fig.update_layout(LAYOUT)
-    fig.update_layout(own)  # what the figure set itself wins over the house layout
-    out: str = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        config={"displaylogo": False, "responsive": True},
-    )
-    return out
-
+from improve.reports.voice import voice_charts
 
 MONTHS_AXIS = {"type": "date", "tickformat": "%Y-%m", "dtick": "M1"}
 
@@ -239,9 +206,143 @@ def _control_charts(a: DiagnosisReport, w: Words) -> list[str]:
     return out
 
 
+def _waterfalls(a: DiagnosisReport, w: Words) -> list[str]:
+    """Per gap: from the reference to the value, one step per top segment of the leading
+    dimension and one for all the others (their shares of the gap in the KPI's unit)."""
+    out = []
+    for i, (kpi_name, e) in enumerate(a.explanations.items()):
+        lead = e.lead
+        shares = {
+            s.value: s.contribution
+            for s in a.drivers.get(kpi_name, ())
+            if s.dimension == lead.dimension
+        }
+        gap = e.value - e.reference
+        dim = dim_label(lead.dimension, w)
+        steps = [(value, shares[value] * gap) for value in lead.top]
+        others = gap - sum(v for _, v in steps)
+        start = w("基准", "benchmark") if e.basis == "benchmark" else w("前三月", "first 3 months")
+        end = w("当前", "current") if e.basis == "benchmark" else w("后三月", "last 3 months")
+        x = [start, *(label(v) for v, _ in steps), w("其他细分", "other segments"), end]
+        fig = go.Figure(
+            go.Waterfall(
+                x=x,
+                y=[e.reference, *(v for _, v in steps), others, e.value],
+                measure=["absolute", *(["relative"] * (len(steps) + 1)), "total"],
+                increasing={"marker": {"color": BAD if _higher_is_worse(kpi_name) else GOOD}},
+                decreasing={"marker": {"color": GOOD if _higher_is_worse(kpi_name) else BAD}},
+                totals={"marker": {"color": NORMAL}},
+                connector={"line": {"color": NEUTRAL}},
+            )
+        )
+        fig.update_layout(
+            title=label(kpi_label(kpi_name, w))
+            + w(
+                f"：{dim} 的 {len(lead.top)} 个细分解释差距的 {lead.explained:.0%}"
+                f"（工单占比 {lead.weight_share:.0%}）",
+                f": {len(lead.top)} {dim} segment(s) explain {lead.explained:.0%} "
+                f"of the gap ({lead.weight_share:.0%} of tickets)",
+            ),
+            yaxis={"tickformat": _tickformat(kpi_name)},
+            showlegend=False,
+        )
+        out.append(fragment(fig, f"waterfall-{i}"))
+    return out
+
+
+# Where each bone of the fishbone joins the spine (x) and on which side (+1 above).
+_BONES = {
+    RootCause.PEOPLE: (3.0, 1),
+    RootCause.PROCESS: (6.5, 1),
+    RootCause.TOOLS: (3.0, -1),
+    RootCause.RESOURCES: (6.5, -1),
+}
+_BONE_CAUSES = 4  # causes drawn per bone; the table lists them all
+
+
+def _fishbones(a: DiagnosisReport, w: Words) -> list[str]:
+    """Per problem: the spine to the problem's head, four slanted bones (people, process,
+    tools, resources) with their causes; the bone of the category in force drawn bold."""
+    out = []
+    for i, p in enumerate(a.problems):
+        fig = go.Figure()
+        fig.add_shape(type="line", x0=0, y0=0, x1=9.2, y1=0, line={"color": NEUTRAL, "width": 3})
+        bones = fishbone_causes(p, w)
+        for category, (x, side) in _BONES.items():
+            chosen = category == p.category
+            color = BAD if chosen else NORMAL
+            fig.add_shape(
+                type="line",
+                x0=x - 2.0,
+                y0=side * 3.0,
+                x1=x,
+                y1=0,
+                line={"color": color, "width": 4 if chosen else 2},
+            )
+            fig.add_annotation(
+                x=x - 2.0,
+                y=side * 3.3,
+                text=f"<b>{label(w.text(ROOT_CAUSE_LABELS[category]))}</b>",
+                showarrow=False,
+                font={"color": color, "size": 14},
+            )
+            causes = bones[category]
+            for j, (text, _source) in enumerate(causes[:_BONE_CAUSES]):
+                t = (j + 1) / (_BONE_CAUSES + 1)
+                short = text if len(text) <= 28 else text[:27] + "…"
+                fig.add_annotation(
+                    x=x - 2.0 * (1 - t),
+                    y=side * 3.0 * (1 - t),
+                    text=label(short),
+                    hovertext=label(text),
+                    showarrow=False,
+                    xanchor="right",
+                    font={"size": 11},
+                )
+            if len(causes) > _BONE_CAUSES:
+                fig.add_annotation(
+                    x=x,
+                    y=side * 0.25,
+                    text=w(f"另 {len(causes) - _BONE_CAUSES} 条", f"+{len(causes) - _BONE_CAUSES}"),
+                    showarrow=False,
+                    xanchor="left",
+                    font={"size": 10, "color": NEUTRAL},
+                )
+        fig.add_annotation(
+            x=9.3,
+            y=0,
+            text=_lines([p.id, kpi_label(p.kpi, w), p.segment[:30]]),
+            showarrow=False,
+            xanchor="left",
+            bordercolor=BAD,
+            borderwidth=2,
+            borderpad=6,
+        )
+        fig.update_layout(
+            title=label(f"{p.id} " + w.text(p.title)),
+            xaxis={"visible": False, "range": [-0.5, 12.5]},
+            yaxis={"visible": False, "range": [-3.8, 3.8]},
+            height=360,
+            showlegend=False,
+        )
+        out.append(fragment(fig, f"fishbone-{i}"))
+    return out
+
+
+def _higher_is_worse(kpi_name: str) -> bool:
+    return KPIS[kpi_name].direction == Direction.LOWER
+
+
 def _diagnosis(a: DiagnosisReport, w: Words) -> list[str]:
     bars = _baseline_vs_benchmark(a, w)
-    return [*([bars] if bars else []), _quadrant(a, w), *_control_charts(a, w)]
+    return [
+        *([bars] if bars else []),
+        _quadrant(a, w),
+        *_waterfalls(a, w),
+        *_fishbones(a, w),
+        *_control_charts(a, w),
+        *(voice_charts(a.voice, w) if a.voice else []),
+    ]
 
 
 def _targets(a: TargetList, w: Words) -> list[str]:

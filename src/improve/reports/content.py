@@ -11,9 +11,11 @@ from improve.domain.artifacts import (
     TargetList,
 )
 from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, Locale, Text
-from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
-from improve.reports.sections import Fmt, Section, Val, Words
+from improve.reports.labels import dim_label, is_rate, kpi_label, kv
+from improve.reports.rootcause import rootcause_sections
+from improve.reports.sections import Section, Val, Words
+from improve.reports.voice import voice_sections
 
 DIMENSION = {
     "efficiency": Text(zh="效率", en="Efficiency"),
@@ -46,34 +48,6 @@ CARRY = {
     "unresolved_problem": Text(zh="未处理问题", en="Unresolved problem"),
     "incomplete_task": Text(zh="未完成任务", en="Incomplete task"),
 }
-
-
-def is_rate(kpi_name: str) -> bool:
-    """Whether the KPI is a share shown as a percentage (unknown names are not)."""
-    spec = KPIS.get(kpi_name)
-    return spec is not None and spec.is_rate
-
-
-def kpi_label(kpi_name: str, w: Words) -> str:
-    """The KPI's display name in the locale; an unknown name stands for itself."""
-    spec = KPIS.get(kpi_name)
-    return w.text(spec.label) if spec else kpi_name
-
-
-COUNTS = frozenset({"volume", "backlog_end"})  # whole tickets, no decimals
-
-
-def kpi_fmt(kpi_name: str) -> Fmt:
-    """Percent for rates, whole numbers for ticket counts, one decimal otherwise (minutes,
-    hours, points, tickets per agent)."""
-    if is_rate(kpi_name):
-        return "pct"
-    return "int" if kpi_name in COUNTS else "num1"
-
-
-def kv(kpi_name: str, value: float | None) -> Val:
-    """A KPI value with its format."""
-    return Val(value, kpi_fmt(kpi_name))
 
 
 def _departments(programme: Programme | None, w: Words) -> dict[str, str]:
@@ -168,7 +142,7 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
             w.text(p.title),
             kpi_label(p.kpi, w),
             w.text(ROOT_CAUSE_LABELS[p.category]),
-            p.dimension,
+            dim_label(p.dimension, w),
             p.segment,
             "；".join(w.text(e.text) for e in p.evidence),
             p.confidence,
@@ -190,21 +164,91 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
             w("占比", "Share"),
             w("细分值", "Segment value"),
             w("差距贡献", "Share of gap"),
+            w("结构效应", "Mix effect"),
+            w("绩效效应", "Rate effect"),
         ],
-        ["text", "text", "text", "int", "pct", "num1", "pct"],
+        ["text", "text", "text", "int", "pct", "num1", "pct", "pct", "pct"],
+        note=w(
+            "贡献 = 细分对差距的份额（同一维度合计 100%）；仅趋势恶化的指标按前三月到后三月的"
+            "变化分解，结构效应来自工单占比的变化，绩效效应来自细分自身的变化。",
+            "Share of gap: what the segment explains (each dimension adds up to 100%). A KPI that "
+            "only deteriorated is split by its change from the first to the last three months: "
+            "mix is work moving between segments, rate is segments themselves changing.",
+        ),
     )
     for kpi_name, segments in a.drivers.items():
         for s in [s for s in segments if s.dimension != "agent"][:12]:
             drivers.add(
                 kpi_label(kpi_name, w),
-                s.dimension,
+                dim_label(s.dimension, w),
                 s.value,
                 s.tickets,
                 s.share,
                 kv(kpi_name, s.kpi_value),
                 s.contribution,
+                s.mix,
+                s.rate,
             )
-    return [summary, base, problems, drivers, *control_sections(a, w)]
+    return [
+        summary,
+        base,
+        problems,
+        *rootcause_sections(a, w),
+        explanation_section(a, w),
+        drivers,
+        *control_sections(a, w),
+        *(voice_sections(a.voice, w) if a.voice else []),
+    ]
+
+
+def explanation_section(a: DiagnosisReport, w: Words) -> Section:
+    """Per gap: the dimension that concentrates it, what its top segments explain, mix
+    against rate, and the drill-down into the leading segment."""
+    out = Section(
+        "explanations",
+        w("差距解释", "Gap explanation"),
+        [
+            w("指标", "KPI"),
+            w("对照", "Against"),
+            w("对照值", "Reference"),
+            w("当前值", "Value"),
+            w("主导维度", "Leading dimension"),
+            w("主要细分", "Top segments"),
+            w("解释差距", "Share of gap explained"),
+            w("其工单占比", "Their share of tickets"),
+            w("结构效应", "Mix"),
+            w("绩效效应", "Rate"),
+            w("下钻", "Drill-down"),
+            w("下钻解释", "Drill-down explains"),
+        ],
+        ["text", "text", "num1", "num1", "text", "text", "pct", "pct", "pct", "pct", "text", "pct"],
+        note=w(
+            "主导维度：主要细分解释的差距份额超出其工单占比最多的维度；下钻在主导细分内按第二个维度分解。",
+            "Leading dimension: the one whose top segments explain the most more than their share "
+            "of tickets; the drill-down splits the leading segment by a second dimension.",
+        ),
+    )
+    for kpi_name, e in a.explanations.items():
+        lead = e.lead
+        drill = None
+        if e.drill is not None:
+            top = [s.value for s in e.drill.segments if s.contribution > 0][:3]
+            drill = f"{e.drill.parent} → {dim_label(e.drill.dimension, w)}: {'、'.join(top)}"
+        out.add(
+            kpi_label(kpi_name, w),
+            w("基准", "benchmark") if e.basis == "benchmark" else w("前三月", "first 3 months"),
+            kv(kpi_name, e.reference),
+            kv(kpi_name, e.value),
+            dim_label(lead.dimension, w),
+            "、".join(lead.top) or w("（分布均匀）", "(spread evenly)"),
+            lead.explained,
+            lead.weight_share,
+            lead.mix,
+            lead.rate,
+            drill,
+            e.drill.explained if e.drill else None,
+        )
+    return out
 
 
 RULES: dict[str, tuple[str, str]] = {

@@ -13,7 +13,8 @@ from improve.domain.artifacts import ARTIFACT_TITLES, EvaluationReport, TargetLi
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage, Text
 from improve.domain.programme import Programme
 from improve.reports.charts import charts_for
-from improve.reports.content import kpi_fmt, kpi_label, sections_for
+from improve.reports.content import sections_for
+from improve.reports.labels import kpi_fmt, kpi_label
 from improve.reports.sections import Words, display, is_numeric
 
 STAGE_NAMES = {

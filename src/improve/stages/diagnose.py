@@ -12,17 +12,21 @@ from typing import Literal
 from improve.domain.artifacts import (
     DiagnosisReport,
     Evidence,
+    GapExplanation,
     KpiBaseline,
     PeriodValue,
     Problem,
     Segment,
 )
-from improve.domain.base import ROOT_CAUSE_LABELS, Direction, RootCause, Text
+from improve.domain.base import ROOT_CAUSE_LABELS, RootCause, Text
 from improve.domain.control import ControlChart
 from improve.domain.facts import PeriodKpis, SegmentFacts, WindowFacts
 from improve.domain.kpi import KPIS
 from improve.domain.programme import EvidenceRule, Playbook, Programme, RootCauseRules
+from improve.domain.review import ProblemReview
 from improve.stages.control import control_chart
+from improve.stages.gap import decompose, explain, reference, worse_by
+from improve.stages.voice import customer_voice
 
 DETERIORATION = 0.05  # late three months at least 5% worse than the first three
 TOP_SEGMENTS = 5
@@ -30,12 +34,6 @@ MIN_SEGMENT_TICKETS = 30
 OUTLIER_Z = 4.0
 # Signals measured as a segment's value over the overall value, and the fact they read.
 _RATIO_SIGNALS = {"rework": "rework_rate", "extra_contacts": "replies_mean"}
-
-
-def _worse_by(kpi_name: str, value: float, reference: float) -> float:
-    """How much worse `value` is than `reference`, in the KPI's unit (> 0 is worse)."""
-    direction = KPIS[kpi_name].direction
-    return value - reference if direction == Direction.LOWER else reference - value
 
 
 def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> KpiBaseline:
@@ -48,10 +46,10 @@ def baseline_row(kpi_name: str, facts: WindowFacts, programme: Programme) -> Kpi
     bench = programme.benchmark(kpi_name)
     gap = None
     if bench is not None and value is not None and KPIS[kpi_name].direction is not None:
-        gap = _worse_by(kpi_name, value, bench.value)
+        gap = worse_by(kpi_name, value, bench.value)
     deteriorated = False
     if early and late is not None and KPIS[kpi_name].direction is not None:
-        deteriorated = _worse_by(kpi_name, late, early) / abs(early) >= DETERIORATION
+        deteriorated = worse_by(kpi_name, late, early) / abs(early) >= DETERIORATION
     return KpiBaseline(
         kpi=kpi_name,
         value=value,
@@ -99,50 +97,6 @@ def _started(candidate: _Candidate, facts: WindowFacts) -> date | None:
         if shift is not None and shift.worse:
             starts.append(shift.started)
     return min(starts, default=None)
-
-
-def _reference(row: KpiBaseline) -> float | None:
-    """What the KPI should be: the benchmark when it is missed, else the early level."""
-    if row.gap is not None and row.gap > 0 and row.benchmark is not None:
-        return row.benchmark
-    if row.deteriorated:
-        return row.early
-    return None
-
-
-def decompose(kpi_name: str, row: KpiBaseline, facts: WindowFacts) -> tuple[Segment, ...]:
-    """Segments of every dimension ranked by the share of the KPI's gap they explain.
-
-    A segment's contribution is n_s (m_s - r) / (N (m - r)) on the KPI's per-ticket measure m,
-    where r is the reference rescaled to the measure (a median benchmark becomes a mean by
-    the overall mean/median ratio); contributions in one dimension add up to 1.
-    """
-    reference = _reference(row)
-    overall = facts.overall.get(kpi_name)
-    if reference is None or overall is None or overall.mean is None or not row.value:
-        return ()
-    ref = reference * overall.mean / row.value if row.value else reference
-    total_gap = overall.n * _worse_by(kpi_name, overall.mean, ref)
-    if total_gap <= 0:
-        return ()
-    segments = []
-    for seg in facts.segments:
-        stat = seg.measures.get(kpi_name)
-        if stat is None or stat.mean is None or stat.n == 0:
-            continue
-        segments.append(
-            Segment(
-                dimension=seg.dimension,
-                value=seg.value,
-                tickets=seg.tickets,
-                share=min(1.0, seg.tickets / facts.tickets) if facts.tickets else 0.0,
-                kpi_value=seg.kpis.get(kpi_name),
-                weight=stat.n,
-                contribution=stat.n * _worse_by(kpi_name, stat.mean, ref) / total_gap,
-            )
-        )
-    segments.sort(key=lambda s: (-s.contribution, s.dimension, s.value))
-    return tuple(segments)
 
 
 def _signal(
@@ -196,7 +150,7 @@ def _signal(
                         corr = statistics.correlation(xs, ys)
                     except statistics.StatisticsError:
                         continue
-                    worse = _worse_by(kpi_name, ys[-1], ys[0]) > 0
+                    worse = worse_by(kpi_name, ys[-1], ys[0]) > 0
                     if worse and corr > 0:
                         found.append((seg.value, corr, 0.0, corr, (seg,)))
     return found
@@ -221,7 +175,7 @@ def _outliers(kpi_name: str, segments: Sequence[Segment], facts: WindowFacts) ->
             or mine.n < MIN_SEGMENT_TICKETS
         ):
             continue
-        z = _worse_by(kpi_name, mine.mean, ref.mean) / math.sqrt(ref.var / mine.n)
+        z = worse_by(kpi_name, mine.mean, ref.mean) / math.sqrt(ref.var / mine.n)
         if z >= OUTLIER_Z:
             out.append(seg)
     return sorted(out[:TOP_SEGMENTS], key=lambda s: s.value)
@@ -258,21 +212,31 @@ def diagnose(
     programme: Programme,
     playbook: Playbook,
     rules: RootCauseRules,
+    reviews: Sequence[ProblemReview] = (),
 ) -> DiagnosisReport:
     """Build the 服务问题诊断报告: KPI baseline, gap drivers, problems with root-cause
-    category from evidence, impact x feasibility priority."""
+    category from evidence, impact x feasibility priority.
+
+    `reviews` are the stakeholders' worksheet answers (by problem key): a confirmed category
+    replaces the suggested one (and picks the strategy), a feasibility rating replaces the
+    playbook's, and the 5-Why and fishbone travel with the problem."""
+    reviewed = {r.problem_key: r for r in reviews}
     baseline = tuple(baseline_row(k, facts, programme) for k in KPIS)
     drivers: dict[str, tuple[Segment, ...]] = {}
+    explanations: dict[str, GapExplanation] = {}
     for row in baseline:
         if (row.gap is not None and row.gap > 0) or row.deteriorated:
             segs = decompose(row.kpi, row, facts)
-            if segs:
-                drivers[row.kpi] = segs
+            explained = explain(row.kpi, row, segs, facts)
+            if segs and explained:
+                drivers[row.kpi], explanations[row.kpi] = segs, explained
 
     by_kpi = {b.kpi: b for b in baseline}
     candidates: dict[tuple[RootCause, str, str], _Candidate] = {}
     for kpi_name, segs in drivers.items():
         for rule in rules.rules:
+            if rule.kpis and kpi_name not in rule.kpis:
+                continue
             for label, value, overall, strength, members in _signal(rule, kpi_name, segs, facts):
                 ratio = strength / rule.threshold
                 if ratio < 1:
@@ -299,7 +263,10 @@ def diagnose(
                 misses = (by_kpi[kpi_name].gap or 0.0) > 0
                 found.add(evidence, kpi_name, sum(m.contribution for m in members), misses)
 
-    scored = [c.score(by_kpi[c.kpi], facts.tickets, playbook) for c in candidates.values()]
+    scored = [
+        c.score(by_kpi[c.kpi], facts.tickets, playbook, reviewed.get(c.key))
+        for c in candidates.values()
+    ]
     top_impact = max((s.impact_raw for s in scored), default=1.0) or 1.0
     for s in scored:
         s.impact = round(s.impact_raw / top_impact, 3)
@@ -318,7 +285,9 @@ def diagnose(
         data_fingerprint=facts.fingerprint,
         baseline=baseline,
         drivers=drivers,
+        explanations=explanations,
         problems=problems,
+        voice=customer_voice(facts.voice, problems) if facts.voice else None,
     )
 
 
@@ -344,12 +313,22 @@ class _Candidate:
         if (misses, contribution) > (self.misses, self.contribution):
             self.kpi, self.contribution, self.misses = kpi_name, contribution, misses
 
-    def score(self, row: KpiBaseline, total_tickets: int, playbook: Playbook) -> _Scored:
-        """Impact (customers affected x severity), feasibility (playbook effort), confidence."""
-        reference = _reference(row) or 0.0
-        severity = min(
-            1.0, abs(_worse_by(self.kpi, row.value or 0.0, reference)) / (abs(reference) or 1.0)
-        )
+    @property
+    def key(self) -> str:
+        """The problem's stable key: what the evidence found, whatever reviewers decide."""
+        return f"{self.category.value}/{self.dimension}/{self.segment}"
+
+    def score(
+        self,
+        row: KpiBaseline,
+        total_tickets: int,
+        playbook: Playbook,
+        review: ProblemReview | None,
+    ) -> _Scored:
+        """Impact (customers affected x severity), feasibility (stakeholders' rating, else the
+        playbook's effort of the strategy for the category in force), confidence."""
+        ref = reference(row) or 0.0
+        severity = min(1.0, abs(worse_by(self.kpi, row.value or 0.0, ref)) / (abs(ref) or 1.0))
         share = self.tickets / total_tickets if total_tickets else 0.0
         strength = max(e.strength for e in self.evidence)
         confidence = min(
@@ -358,19 +337,25 @@ class _Candidate:
             + 0.3 * min(strength - 1.0, 1.0)
             + 0.35 * min(max(self.contribution, 0.0) / 0.3, 1.0),
         )
-        strategy = playbook.for_problem(self.category, self.kpi)
+        category = (review.confirmed_category if review else None) or self.category
+        strategy = playbook.for_problem(category, self.kpi)
+        rated = review.feasibility_score if review else None
         return _Scored(
             candidate=self,
+            category=category,
+            review=review,
             strategy=strategy.key,
             confidence=round(confidence, 3),
             impact_raw=math.sqrt(share * severity) * max(self.contribution, 0.05),
-            feasibility=round((6 - strategy.effort) / 5, 3),
+            feasibility=round(rated if rated is not None else (6 - strategy.effort) / 5, 3),
         )
 
 
 @dataclass
 class _Scored:
     candidate: _Candidate
+    category: RootCause
+    review: ProblemReview | None
     strategy: str
     confidence: float
     impact_raw: float
@@ -381,13 +366,16 @@ class _Scored:
 
 def _problem(rank: int, s: _Scored, started: date | None) -> Problem:
     c = s.candidate
-    label, cat = KPIS[c.kpi].label, ROOT_CAUSE_LABELS[c.category]
+    label, cat = KPIS[c.kpi].label, ROOT_CAUSE_LABELS[s.category]
     return Problem(
         id=f"P{rank}",
+        key=c.key,
         kpi=c.kpi,
-        category=c.category,
+        category=s.category,
+        suggested=c.category,
         dimension=c.dimension,
         segment=c.segment,
+        members=c.members,
         evidence=tuple(c.evidence),
         confidence=s.confidence,
         title=Text(
@@ -398,8 +386,10 @@ def _problem(rank: int, s: _Scored, started: date | None) -> Problem:
         gap_share=round(c.contribution, 4),
         impact=s.impact,
         feasibility=s.feasibility,
+        feasibility_source="stakeholders" if s.review and s.review.feasibility else "playbook",
         quadrant=s.quadrant,
         priority=rank,
         strategy=s.strategy,
         started=started,
+        review=s.review,
     )

@@ -225,3 +225,30 @@ class AuditRow(Base):
     hash_before: Mapped[str | None] = mapped_column(Hash)
     hash_after: Mapped[str | None] = mapped_column(Hash)
     detail: Mapped[dict[str, Any] | None] = mapped_column(NullableJson)
+
+
+class RootCauseReviewRow(Base):
+    """Stakeholders' 5-Why / fishbone answers on one problem, as imported from a worksheet;
+    every import with new content is kept (the latest per problem is in force)."""
+
+    __tablename__ = "root_cause_review"
+    __table_args__ = (
+        UniqueConstraint(
+            "programme_key",
+            "cycle_key",
+            "problem_key",
+            "content_hash",
+            name="uq_root_cause_review_content",  # the convention's name passes 63 characters
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_key: Mapped[str] = mapped_column(ForeignKey("programme.key"))
+    cycle_key: Mapped[str] = mapped_column(String(64))
+    problem_key: Mapped[str] = mapped_column(Text, comment="category/dimension/segment.")
+    diagnosis_id: Mapped[str] = mapped_column(String(200))
+    diagnosis_version: Mapped[int] = mapped_column(Integer)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, comment="ProblemReview dump.")
+    content_hash: Mapped[str] = mapped_column(Hash)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -19,6 +19,7 @@ from improve.domain.artifacts import ARTIFACT_TYPES, ImplementationPlan
 from improve.domain.base import Artifact, ArtifactRef, Stage
 from improve.domain.hashing import content_hash
 from improve.domain.programme import Programme
+from improve.domain.review import ProblemReview, RootCauseReview
 from improve.errors import ApprovalError, NotFoundError, StorageError
 from improve.storage.orm import (
     GRAINS,
@@ -30,6 +31,7 @@ from improve.storage.orm import (
     PlanTaskRow,
     ProgrammeRow,
     ProgressUpdateRow,
+    RootCauseReviewRow,
     utcnow,
 )
 
@@ -626,4 +628,82 @@ def cycle_status(*, session: Session, programme_key: str | None = None) -> list[
                 programme_key=cycle.programme_key, cycle_key=cycle.key, stages=tuple(stages)
             )
         )
+    return out
+
+
+def save_reviews(
+    *,
+    session: Session,
+    programme_key: str,
+    cycle_key: str,
+    review: RootCauseReview,
+    actor: str,
+) -> int:
+    """Store a worksheet's problem reviews; one whose content is already stored for that
+    problem is skipped, so importing the same file again adds nothing. Returns how many
+    were added (audited, with each review's content hash)."""
+    _require_programme(session, programme_key, "its root-cause reviews")
+    stored = set(
+        session.execute(
+            select(RootCauseReviewRow.problem_key, RootCauseReviewRow.content_hash).where(
+                RootCauseReviewRow.programme_key == programme_key,
+                RootCauseReviewRow.cycle_key == cycle_key,
+            )
+        ).tuples()
+    )
+    added = []
+    for r in review.reviews:
+        digest = content_hash(r)
+        if (r.problem_key, digest) in stored:
+            continue
+        session.add(
+            RootCauseReviewRow(
+                programme_key=programme_key,
+                cycle_key=cycle_key,
+                problem_key=r.problem_key,
+                diagnosis_id=review.diagnosis_id,
+                diagnosis_version=review.diagnosis_version,
+                reviewer=r.reviewer,
+                payload=r.model_dump(mode="json"),
+                content_hash=digest,
+                created_at=utcnow(),
+            )
+        )
+        stored.add((r.problem_key, digest))
+        added.append((r.problem_key, digest))
+    session.flush()
+    for problem_key, digest in added:
+        record_audit(
+            session=session,
+            actor=actor,
+            action="review.imported",
+            object=f"{programme_key}/{cycle_key}/{problem_key}"[:200],
+            hash_after=digest,
+            detail={"diagnosis": f"{review.diagnosis_id} v{review.diagnosis_version}"},
+        )
+    return len(added)
+
+
+def load_reviews(*, session: Session, programme_key: str, cycle_key: str) -> list[ProblemReview]:
+    """The review in force per problem: the latest imported, in problem-key order."""
+    latest: dict[str, RootCauseReviewRow] = {}
+    for row in session.scalars(
+        select(RootCauseReviewRow)
+        .where(
+            RootCauseReviewRow.programme_key == programme_key,
+            RootCauseReviewRow.cycle_key == cycle_key,
+        )
+        .order_by(RootCauseReviewRow.id)
+    ):
+        latest[row.problem_key] = row
+    out = []
+    for key in sorted(latest):
+        try:
+            out.append(ProblemReview.model_validate(latest[key].payload))
+        except ValidationError as exc:
+            raise StorageError(
+                f"root-cause review {latest[key].id} of {programme_key}/{cycle_key} ({key}) "
+                f"does not validate ({exc.error_count()} error(s)); the store was edited by "
+                "hand or by a newer version: restore it or import the worksheet again"
+            ) from exc
     return out

@@ -12,12 +12,20 @@ from tests.samples import make_diagnosis, make_optimisation, make_plan
 from improve.domain.artifacts import ARTIFACT_TITLES
 from improve.domain.base import Artifact, Locale, Stage, Text
 from improve.domain.programme import Programme
-from improve.reports.charts import label
+from improve.reports.figures import label
 from improve.reports.page import render_index, render_page
 
 SCRIPT = "<script>alert(1)</script>"
 CHARTS = {
-    Stage.DIAGNOSE: {"baseline", "quadrant", "control-0", "control-1"},
+    Stage.DIAGNOSE: {
+        "baseline",
+        "quadrant",
+        "control-0",
+        "control-1",
+        "fishbone-0",
+        "fishbone-1",
+        "fishbone-2",
+    },
     Stage.TARGET: {"targets"},
     Stage.DESIGN: {"gantt"},
     Stage.EXECUTE: {"trajectory-0", "trajectory-1", "pilot"},

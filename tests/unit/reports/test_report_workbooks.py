@@ -18,11 +18,26 @@ from improve.reports.workbook import build_workbook, display_width, write_cell
 
 SHEETS: dict[Stage, dict[str, list[str]]] = {
     Stage.DIAGNOSE: {
-        "zh-CN": ["概览", "KPI 基线", "问题清单", "差距贡献分解", "控制图与变化点", "特殊原因"],
+        "zh-CN": [
+            "概览",
+            "KPI 基线",
+            "问题清单",
+            "根因分析（鱼骨图）",
+            "5-Why",
+            "优先级",
+            "差距解释",
+            "差距贡献分解",
+            "控制图与变化点",
+            "特殊原因",
+        ],
         "en": [
             "Summary",
             "KPI baseline",
             "Problems",
+            "Root causes (fishbone)",
+            "5-Why",
+            "Priority",
+            "Gap explanation",
             "Gap drivers",
             "Control charts and shifts",
             "Special causes",

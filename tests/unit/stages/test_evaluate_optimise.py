@@ -41,10 +41,12 @@ def test_evaluation_on_the_sample(chain: Chain) -> None:
     assert (ev.before_start, ev.before_end) == (date(2025, 1, 1), date(2025, 12, 31))
     assert (ev.after_start, ev.after_end) == (date(2026, 4, 1), date(2026, 6, 30))
     results = {r.kpi: r for r in ev.results}
-    assert results["fcr_rate"].met and results["reopen_rate"].met
-    resolution = results["resolution_median_h"]
-    assert not resolution.met and resolution.achievement is not None
-    assert 0.5 < resolution.achievement < 1
+    assert results["fcr_rate"].met and results["frt_median_min"].met
+    # The engineers' training helped only in part (their new criteria stalled): the reopen
+    # target, shared with the billing fix, falls short.
+    reopen = results["reopen_rate"]
+    assert not reopen.met and reopen.achievement is not None
+    assert 0.5 < reopen.achievement < 1
     for r in ev.results:
         assert r.achievement_display is not None and 0 <= r.achievement_display <= 1.5
     assert all(c.improved for c in ev.customer)
@@ -53,7 +55,7 @@ def test_evaluation_on_the_sample(chain: Chain) -> None:
 
 def test_optimisation_on_the_sample(chain: Chain) -> None:
     op = chain.optimisation
-    assert {m.strategy for m in op.standardise} >= {"remove-handoffs", "smart-service"}
+    assert {m.strategy for m in op.standardise} >= {"capacity", "smart-service"}
     assert "skills-training" not in {m.strategy for m in op.standardise}  # a task stalled
     kinds = {(c.kind, c.ref) for c in op.carry_over}
     assert ("incomplete_task", "skills-training/criteria") in kinds
