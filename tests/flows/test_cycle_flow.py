@@ -52,7 +52,10 @@ def test_full_cycle_with_auto_approval_then_rerun_adds_nothing(
     assert [s.stage for s in first.stages] == [s.value for s in Stage]
     assert all(s.created and s.status == "approved" for s in first.stages)
     reports = store / "reports" / "demo" / "2026-H1"
-    assert {p.name for p in reports.glob("*.xlsx")} == {f"{s.value}.xlsx" for s in Stage}
+    assert {p.name for p in reports.glob("*.xlsx")} == {
+        *(f"{s.value}.xlsx" for s in Stage),
+        "diagnose-worksheet.xlsx",  # the root-cause worksheet stakeholders fill in
+    }
     assert (reports / "index.html").exists()
 
     again = cycle_flow(
