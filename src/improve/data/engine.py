@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import duckdb
 
@@ -23,3 +24,10 @@ def connect(*, deterministic: bool = False) -> duckdb.DuckDBPyConnection:
     con.execute("SET memory_limit = ?", [limit]).fetchall()
     con.execute("SET preserve_insertion_order = true").fetchall()
     return con
+
+
+def records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    """The rows of `sql` as dicts by column name."""
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

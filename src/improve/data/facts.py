@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from improve.data.engine import records
 from improve.data.kpis import (
     DIMENSIONS,
     as_float,
@@ -80,12 +81,6 @@ def _stats(row: Mapping[str, object], prefix: str = "") -> dict[str, MeasureStat
     return out
 
 
-def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, object]]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _kpis(rows: Sequence[Mapping[str, object]]) -> dict[str, float | None]:
     if not rows:
         return dict.fromkeys(KPI_NAMES)
@@ -138,7 +133,7 @@ def weekly_kpis(
     }
     sizes = {
         (r["value"], r["period"]): r
-        for r in _records(
+        for r in records(
             con,
             f"SELECT CAST(date_trunc('week', created_at) AS DATE) AS period, {key} AS value, "
             + ", ".join(f"{sql} AS {kpi}" for kpi, sql in RATE_SIZES.items())
@@ -155,11 +150,14 @@ def weekly_kpis(
                 PeriodKpis(
                     period=week,
                     values=_kpis([row] if row else []),
-                    sizes={k: int(size[k]) if size else 0 for k in RATE_SIZES},  # type: ignore[call-overload]
+                    sizes={k: int(size[k]) if size else 0 for k in RATE_SIZES},
                 )
             )
         out[str(value) if dim else None] = tuple(series)
     return out
+
+
+TREND_MONTHS = 3  # the trend compares the window's first and last three months
 
 
 def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> WindowFacts:
@@ -167,17 +165,18 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
     tickets, digest = fingerprint(con, start, end)
     window = compute_kpis(con, grain="window", start=start, end=end)
     monthly = compute_kpis(con, grain="month", start=start, end=end)
-    early = compute_kpis(con, grain="window", start=start, end=add_months(start, 3))
-    late = compute_kpis(con, grain="window", start=add_months(end, -3), end=end)
+    early_end, late_start = add_months(start, TREND_MONTHS), add_months(end, -TREND_MONTHS)
+    early = compute_kpis(con, grain="window", start=start, end=early_end)
+    late = compute_kpis(con, grain="window", start=late_start, end=end)
     cond = time_window("created_at", start, end)
-    overall = _records(
+    overall = records(
         con,
         f"SELECT {_stat_columns()}, "
         "avg(CAST(reopens > 0 OR coalesce(reassignments, 0) > 0 AS INT)) AS rw, "
         f"avg(agent_replies) AS rp FROM ({ticket_view(con)}) WHERE {cond}",
     )[0]
-    first_months = time_window("created_at", start, add_months(start, 3))
-    last_months = time_window("created_at", add_months(end, -3), end)
+    first_months = time_window("created_at", start, early_end)
+    last_months = time_window("created_at", late_start, end)
     segments: list[SegmentFacts] = []
     for dim in DIMENSIONS:
         weekly = weekly_kpis(con, start, end, dim)
@@ -185,7 +184,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
             r[dim]: r for r in compute_kpis(con, grain="window", dims=[dim], start=start, end=end)
         }
         parent = "mode(team)" if dim == "agent" else "NULL"
-        for row in _records(
+        for row in records(
             con,
             f'SELECT "{dim}" AS value, {parent} AS parent, count(*) AS tickets, '
             f"{_stat_columns()}, {_stat_columns(first_months, 'e_')}, "
@@ -199,7 +198,7 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
                     dimension=dim,
                     value=str(row["value"]),
                     parent=None if row["parent"] is None else str(row["parent"]),
-                    tickets=int(row["tickets"]),  # type: ignore[call-overload]
+                    tickets=int(row["tickets"]),
                     kpis=_kpis([kpi_rows[row["value"]]]),
                     measures=_stats(row),
                     rework_rate=as_float(row["rw"]),
@@ -239,7 +238,7 @@ def _pair_facts(
     columns = ", ".join(f'"{d}", grouping("{d}") AS "g_{d}"' for d in dims)
     sets = ", ".join(f'("{a}", "{b}")' for a, b in pairs)
     out = []
-    for row in _records(
+    for row in records(
         con,
         f"SELECT {columns}, count(*) AS tickets, {_stat_columns()}, "
         f"{_stat_columns(first_months, 'e_')}, {_stat_columns(last_months, 'l_')} "
@@ -252,7 +251,7 @@ def _pair_facts(
             PairFacts(
                 dimensions=(a, b),
                 values=(str(row[a]), str(row[b])),
-                tickets=int(row["tickets"]),  # type: ignore[call-overload]
+                tickets=int(row["tickets"]),
                 measures=_stats(row),
                 early=_stats(row, "e_"),
                 late=_stats(row, "l_"),
@@ -263,7 +262,7 @@ def _pair_facts(
 
 
 def _team_load(con: duckdb.DuckDBPyConnection, cond: str) -> tuple[TeamLoad, ...]:
-    rows = _records(
+    rows = records(
         con,
         f"SELECT team, CAST(date_trunc('month', created_at) AS DATE) AS period, "
         "count(*) FILTER (resolved) / nullif(count(DISTINCT agent) "
@@ -339,12 +338,12 @@ def pilot_facts(
     in_scope = scope_condition(scope)
 
     def stat(condition: str) -> MeasureStat:
-        row = _records(
+        row = records(
             con,
             f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
             f"FROM ({ticket_view(con)}) WHERE {condition}",
         )[0]
-        return MeasureStat(n=int(row["n"] or 0), mean=as_float(row["m"]), var=as_float(row["v"]))  # type: ignore[call-overload]
+        return MeasureStat(n=int(row["n"] or 0), mean=as_float(row["m"]), var=as_float(row["v"]))
 
     return PilotFacts(
         kpi=kpi,
@@ -390,7 +389,7 @@ def load_progress_reports(con: duckdb.DuckDBPyConnection) -> list[ProgressReport
         return []
     return [
         ProgressReport.model_validate(r)
-        for r in _records(
+        for r in records(
             con,
             "SELECT task_id, as_of, percent_complete, status, note FROM progress "
             "ORDER BY task_id, as_of",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
+from improve.data.engine import records
 from improve.data.kpis import DIMENSIONS, has_table, time_window
 from improve.domain.voice import (
     LANGUAGES,
@@ -151,12 +152,6 @@ def comment_terms(text: str) -> tuple[Language | None, frozenset[str]]:
         elif _EN_WORD.fullmatch(word):
             latin.append(word)  # a product or feature name inside Chinese text
     return language, frozenset(terms | _english(latin))
-
-
-def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _surveys_sql(con: duckdb.DuckDBPyConnection, start: date, end: date) -> str:
@@ -295,10 +290,10 @@ def voice_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> Vo
         f"u AS (SELECT * FROM (UNPIVOT (SELECT survey_id, csat, nps, comment, {cols} FROM v) "
         f"ON {cols} INTO NAME dimension VALUE value))"
     )
-    overall = _figures(_records(con, f"WITH {v} SELECT {_FIGURES} FROM v")[0])
+    overall = _figures(records(con, f"WITH {v} SELECT {_FIGURES} FROM v")[0])
     segments = [
         SegmentVoice(dimension=r["dimension"], value=r["value"], **_figures(r))
-        for r in _records(
+        for r in records(
             con,
             f"WITH {v}, {u} SELECT dimension, value, {_FIGURES} FROM u GROUP BY ALL "
             "ORDER BY dimension, surveys DESC, value",
@@ -338,7 +333,7 @@ def voice_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> Vo
     with _registered(con, tables):
         by_language = {
             r["language"]: r
-            for r in _records(
+            for r in records(
                 con,
                 f"WITH {v} SELECT language, count(*) AS n, count(*) FILTER ({neg}) AS neg "
                 "FROM v JOIN _voice_langs USING (comment) GROUP BY ALL",
@@ -346,7 +341,7 @@ def voice_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> Vo
         }
         comments = {lang: int(r["n"]) for lang, r in by_language.items()}
         negative = {lang: int(r["neg"]) for lang, r in by_language.items()}
-        term_rows = _records(
+        term_rows = records(
             con,
             f"WITH {v} SELECT language, term, count(*) AS n, count(*) FILTER ({neg}) AS neg "
             "FROM v JOIN _voice_terms USING (comment) GROUP BY ALL",
@@ -403,7 +398,7 @@ def _segment_terms(
     candidates: Iterable[tuple[str, str]],
 ) -> list[SegmentTerms]:
     """Per segment: its comments per language and the candidate terms they contain."""
-    lang_rows = _records(
+    lang_rows = records(
         con,
         f"WITH {v}, {u} SELECT dimension, value, language, count(*) AS n "
         "FROM u JOIN _voice_langs USING (comment) GROUP BY ALL",
@@ -414,7 +409,7 @@ def _segment_terms(
     with _registered(
         con, {"_voice_candidates": _pairs_table(list(candidates), ["language", "term"])}
     ):
-        rows = _records(
+        rows = records(
             con,
             f"WITH {v}, {u} SELECT dimension, value, language, term, count(*) AS n "
             "FROM u JOIN _voice_terms USING (comment) "
@@ -485,7 +480,7 @@ def _quotes(
         ).fetchall()
         chosen = pa.table({"survey_id": pa.array(sorted(r[0] for r in ids), pa.string())})
         with _registered(con, {"_voice_chosen": chosen}):
-            rows = _records(
+            rows = records(
                 con,
                 f"WITH {v} SELECT v.* FROM v JOIN _voice_chosen USING (survey_id) "
                 "ORDER BY survey_id",
