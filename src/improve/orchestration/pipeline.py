@@ -308,26 +308,40 @@ def publish(ctx: RunContext) -> Path:
         locale=ctx.locale,
         statuses={s: v.status for s, v in latest.items() if v},
     )
-    if latest[Stage.DIAGNOSE] is not None:
-        write_worksheet(ctx)
+    diagnosis = latest[Stage.DIAGNOSE]
+    if diagnosis is not None:
+        write_worksheet(ctx, stored=diagnosis)
     return paths.index
 
 
-def write_worksheet(ctx: RunContext, out: Path | None = None) -> Path:
-    """The 5-Why / fishbone worksheet of the latest diagnosis, prefilled with the answers in
-    force (default: `diagnose-worksheet.xlsx` beside the reports); its path."""
+def _latest_diagnosis(ctx: RunContext, purpose: str) -> StoredArtifact:
+    """The cycle's latest diagnosis version; StageError naming `purpose` when there is none."""
     key, cycle = ctx.programme.key, ctx.programme.cycle.key
     with ctx.transaction() as session:
         stored = repo.latest_artifact(
             session=session, programme_key=key, cycle_key=cycle, stage=Stage.DIAGNOSE
         )
-        reviews = repo.load_reviews(session=session, programme_key=key, cycle_key=cycle)
     if stored is None:
         raise StageError(
-            f"{key}/{cycle} has no diagnosis to review; run `improve run "
+            f"{key}/{cycle} has no diagnosis, so {purpose}; run `improve run "
             f"{ctx.config_path} --stage diagnose` first"
         )
     assert isinstance(stored.artifact, DiagnosisReport)
+    return stored
+
+
+def write_worksheet(
+    ctx: RunContext, out: Path | None = None, *, stored: StoredArtifact | None = None
+) -> Path:
+    """The 5-Why / fishbone worksheet of the latest diagnosis (`stored`, when the caller has
+    it), prefilled with the answers in force; written to `out`, by default
+    `diagnose-worksheet.xlsx` beside the reports. Its path."""
+    stored = stored or _latest_diagnosis(ctx, "there is nothing to review")
+    assert isinstance(stored.artifact, DiagnosisReport)
+    with ctx.transaction() as session:
+        reviews = repo.load_reviews(
+            session=session, programme_key=ctx.programme.key, cycle_key=ctx.programme.cycle.key
+        )
     path = out or ctx.reports_dir / WORKSHEET_NAME
     book = build_worksheet(
         stored.artifact,
@@ -342,16 +356,7 @@ def write_worksheet(ctx: RunContext, out: Path | None = None) -> Path:
 def import_reviews(ctx: RunContext, path: Path, *, actor: str) -> tuple[RootCauseReview, int]:
     """Validate a filled worksheet against the latest diagnosis and store its reviews (an
     unchanged re-import adds nothing); the review and how many reviews were new."""
-    key, cycle = ctx.programme.key, ctx.programme.cycle.key
-    with ctx.transaction() as session:
-        stored = repo.latest_artifact(
-            session=session, programme_key=key, cycle_key=cycle, stage=Stage.DIAGNOSE
-        )
-    if stored is None:
-        raise StageError(
-            f"{key}/{cycle} has no diagnosis, so {path} cannot be merged into one; run "
-            f"`improve run {ctx.config_path} --stage diagnose` first"
-        )
+    stored = _latest_diagnosis(ctx, f"{path} cannot be merged into one")
     assert isinstance(stored.artifact, DiagnosisReport)
     known = {p.key: p.id for p in stored.artifact.problems}
     review = read_worksheet(path, known=known)
@@ -362,7 +367,11 @@ def import_reviews(ctx: RunContext, path: Path, *, actor: str) -> tuple[RootCaus
         )
     with ctx.transaction() as session:
         added = repo.save_reviews(
-            session=session, programme_key=key, cycle_key=cycle, review=review, actor=actor
+            session=session,
+            programme_key=ctx.programme.key,
+            cycle_key=ctx.programme.cycle.key,
+            review=review,
+            actor=actor,
         )
     return review, added
 
