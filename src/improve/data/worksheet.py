@@ -9,11 +9,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from improve.data.readers import open_xlsx
 from improve.domain.base import ROOT_CAUSE_LABELS, RootCause
-from improve.domain.review import MAX_WHYS, FishboneCause, ProblemReview, RootCauseReview
+from improve.domain.review import (
+    MAX_CAUSE,
+    MAX_COMMENT,
+    MAX_NAME,
+    MAX_TEXT,
+    MAX_WHYS,
+    FishboneCause,
+    ProblemReview,
+    RootCauseReview,
+)
 from improve.errors import InputDataError
 from improve.reports.worksheet import (
     CATEGORY_ORDER,
@@ -38,7 +48,14 @@ CATEGORY_NAMES: dict[str, RootCause] = {
     **{label.zh: c for c, label in ROOT_CAUSE_LABELS.items()},
     **{label.en.lower(): c for c, label in ROOT_CAUSE_LABELS.items()},
 }
-LIMITS = {"text": 1000, "cause": 500, "comment": 2000, "reviewer": 100}
+# The longest answers the review model takes, so a long one is located here, not refused
+# by the model without a cell to point at.
+LIMITS = {
+    "text": MAX_TEXT,
+    "cause": MAX_CAUSE,
+    "comment": MAX_COMMENT,
+    "reviewer": MAX_NAME,
+}
 
 
 @dataclass(frozen=True)
@@ -113,15 +130,14 @@ def read_worksheet(path: Path, *, known: Mapping[str, str] | None = None) -> Roo
     )
 
 
-def _meta(path: Path, book: object) -> tuple[dict[str, object], dict[str, str]]:
+def _meta(path: Path, book: Workbook) -> tuple[dict[str, object], dict[str, str]]:
     """The hidden sheet's fields and its sheet -> problem key map."""
-    names: list[str] = book.sheetnames  # type: ignore[attr-defined]
-    if META_SHEET not in names:
+    if META_SHEET not in book.sheetnames:
         raise InputDataError(
             f"{path}: not a root-cause worksheet written by improve (no {META_SHEET} sheet); "
             "fill in the worksheet `improve rootcause write` produced"
         )
-    ws: Worksheet = book[META_SHEET]  # type: ignore[index]
+    ws = book[META_SHEET]
     fields: dict[str, object] = {}
     sheets: dict[str, str] = {}
     mapping = False

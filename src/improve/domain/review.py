@@ -14,14 +14,17 @@ from pydantic import Field, field_validator
 from improve.domain.base import Model, RootCause
 
 MAX_WHYS = 5
-MAX_CAUSES = 8  # per fishbone bone
+MAX_TEXT = 1000  # a why or the root cause
+MAX_CAUSE = 500
+MAX_COMMENT = 2000
+MAX_NAME = 100
 
 
 class FishboneCause(Model):
     """One cause on one bone of the fishbone."""
 
     category: RootCause
-    text: str = Field(min_length=1, max_length=500, description="The cause, as written.")
+    text: str = Field(min_length=1, max_length=MAX_CAUSE, description="The cause, as written.")
 
 
 class ProblemReview(Model):
@@ -37,7 +40,7 @@ class ProblemReview(Model):
         default=(), max_length=MAX_WHYS, description="Why 1 .. Why n, each answering the last."
     )
     root_cause: str | None = Field(
-        default=None, max_length=1000, description="The root cause the chain arrives at."
+        default=None, max_length=MAX_TEXT, description="The root cause the chain arrives at."
     )
     causes: tuple[FishboneCause, ...] = Field(
         default=(), description="Contributing causes by fishbone category."
@@ -45,9 +48,9 @@ class ProblemReview(Model):
     feasibility: int | None = Field(
         default=None, ge=1, le=5, description="Stakeholders' rating, 1 hard .. 5 easy."
     )
-    reviewer: str = Field(min_length=1, max_length=100)
+    reviewer: str = Field(min_length=1, max_length=MAX_NAME)
     reviewed_on: date
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
 
     @field_validator("whys")
     @classmethod
