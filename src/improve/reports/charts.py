@@ -28,9 +28,7 @@ from improve.reports.figures import (
     NORMAL,
     fragment,
     label,
-)
-from improve.reports.figures import (
-    lines as _lines,
+    lines,
 )
 from improve.reports.labels import dim_label, is_rate, kpi_label
 from improve.reports.rootcause import fishbone_causes
@@ -70,7 +68,7 @@ def _baseline_vs_benchmark(a: DiagnosisReport, w: Words) -> str | None:
                 marker={"color": [BAD if behind else GOOD, NEUTRAL]},
                 hovertext=[
                     label(kpi_label(b.kpi, w)),
-                    _lines([b.benchmark_source or w("基准", "Benchmark")]),
+                    lines([b.benchmark_source or w("基准", "Benchmark")]),
                 ],
                 showlegend=False,
             ),
@@ -100,7 +98,7 @@ def _quadrant(a: DiagnosisReport, w: Words) -> str:
                     text=[label(p.id) for p in ps],
                     textposition="top center",
                     hovertext=[
-                        _lines([f"{p.id} {w.text(p.title)}", kpi_label(p.kpi, w)]) for p in ps
+                        lines([f"{p.id} {w.text(p.title)}", kpi_label(p.kpi, w)]) for p in ps
                     ],
                     hoverinfo="text",
                     name=w.text(ROOT_CAUSE_LABELS[RootCause(category)]),
@@ -311,7 +309,7 @@ def _fishbones(a: DiagnosisReport, w: Words) -> list[str]:
         fig.add_annotation(
             x=9.3,
             y=0,
-            text=_lines([p.id, kpi_label(p.kpi, w), p.segment[:30]]),
+            text=lines([p.id, kpi_label(p.kpi, w), p.segment[:30]]),
             showarrow=False,
             xanchor="left",
             bordercolor=BAD,
@@ -385,7 +383,7 @@ def _plan(a: ImplementationPlan, w: Words) -> list[str]:
                 name=w("关键路径", "Critical path") if critical else w("非关键", "Other tasks"),
                 marker={"color": CRITICAL if critical else NORMAL},
                 hovertext=[
-                    _lines(
+                    lines(
                         [
                             w.text(t.name),
                             f"{t.start} → {t.end}",
@@ -406,7 +404,7 @@ def _plan(a: ImplementationPlan, w: Words) -> list[str]:
                 mode="markers",
                 marker={"symbol": "diamond", "size": 12, "color": "#333"},
                 name=w("里程碑", "Milestone"),
-                hovertext=[_lines([w.text(m.name), str(m.end)]) for m in milestones],
+                hovertext=[lines([w.text(m.name), str(m.end)]) for m in milestones],
                 hoverinfo="text",
             )
         )

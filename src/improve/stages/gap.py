@@ -85,13 +85,12 @@ def decompose(kpi_name: str, row: KpiBaseline, facts: WindowFacts) -> tuple[Segm
         stat = seg.measures.get(kpi_name)
         if stat is None or stat.mean is None or stat.n == 0:
             continue
-        mix, rate = effects.get((seg.dimension, seg.value), (None, None))
-        if trend and mix is None:
+        effect = effects.get((seg.dimension, seg.value))
+        if trend and effect is None:
             continue
+        mix, rate = effect if effect is not None else (None, None)
         contribution = (
-            mix + rate
-            if trend and mix is not None and rate is not None
-            else _contribution(kpi_name, stat, basis)
+            sum(effect) if trend and effect is not None else _contribution(kpi_name, stat, basis)
         )
         segments.append(
             Segment(
