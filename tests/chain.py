@@ -51,7 +51,12 @@ def build_chain(
     rules: RootCauseRules,
     calendar: WorkCalendar,
 ) -> Chain:
-    facts = window_facts(sample_con, start=date(2025, 1, 1), end=date(2026, 1, 1))
+    facts = window_facts(
+        sample_con,
+        start=date(2025, 1, 1),
+        end=date(2026, 1, 1),
+        departments=programme.team_map,
+    )
     diagnosis = diagnose(facts, programme=programme, playbook=playbook, rules=rules)
     targets = set_targets(diagnosis, source=ref_of(diagnosis), programme=programme)
     plan = design_plan(

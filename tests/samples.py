@@ -296,6 +296,7 @@ def _task(
     after: tuple[str, ...] = (),
     critical: bool = True,
     department: str = "cs",
+    milestone: bool = False,
 ) -> PlanTask:
     return PlanTask(
         id=tid,
@@ -309,8 +310,10 @@ def _task(
         depends_on=after,
         resources=Text(zh="产品经理 1 人", en="One product manager"),
         acceptance=Text(zh="需求文档评审通过", en="Requirements signed off"),
+        owner="李娜",
         critical=critical,
         slack_days=0 if critical else 5,
+        milestone=milestone,
     )
 
 
@@ -326,9 +329,9 @@ def make_plan(*, task_name: str | None = None) -> ImplementationPlan:
         _task(f"{s}/test", s, task_name or "系统测试", task_name or "System test",
               date(2026, 2, 2), date(2026, 2, 13), after=(f"{s}/vendor",)),
         _task(f"{s}/launch", s, "上线培训", "Launch training", date(2026, 2, 23),
-              date(2026, 2, 27), after=(f"{s}/test",)),
+              date(2026, 2, 27), after=(f"{s}/test",), milestone=True),
         _task(f"{t}/course", t, "账务技能培训", "Billing skills course", date(2026, 1, 12),
-              date(2026, 2, 6), critical=False),
+              date(2026, 2, 6), critical=False, milestone=True),
     )  # fmt: skip
     raci = []
     for task in tasks:

@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from improve.domain.programme import BenchmarkDefaults, Playbook, Programme, RootCauseRules
+from improve.domain.programme import (
+    BenchmarkDefaults,
+    Playbook,
+    PlaybookExtension,
+    Programme,
+    RootCauseRules,
+)
 from improve.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,9 +103,17 @@ def export_programme(last_day: date) -> Programme:
 
 
 def load_playbook(programme: Programme | None = None, base_dir: Path | None = None) -> Playbook:
-    """The programme's playbook, or the embedded default."""
-    path = _resolve(programme.playbook if programme else None, base_dir, "playbook.yaml")
-    return validate_file(Playbook, read_yaml(path), path)
+    """The embedded playbook, extended (or replaced) by the programme's own playbook file."""
+    default_path = default_config_dir() / "playbook.yaml"
+    default = validate_file(Playbook, read_yaml(default_path), default_path)
+    if programme is None or programme.playbook is None:
+        return default
+    path = _resolve(programme.playbook, base_dir, "playbook.yaml")
+    extension = validate_file(PlaybookExtension, read_yaml(path), path)
+    try:
+        return default.extended(extension)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}; fix the programme's playbook") from None
 
 
 def load_rules(programme: Programme | None = None, base_dir: Path | None = None) -> RootCauseRules:

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from improve.domain.base import Locale
 from improve.errors import ImproveError
@@ -588,6 +589,215 @@ def rootcause_import(
             f"{file.name}: {added} review(s) stored; {outcome.artifact_id} "
             f"v{outcome.version} merges them ({outcome.status})"
         )
+
+
+@app.command()
+@handles_errors
+def targets(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """The cycle's target list (服务提升目标清单): each SMART target with its check letter by
+    letter, its department sub-targets and the arithmetic showing they add up."""
+    from improve.domain.artifacts import TargetList
+    from improve.domain.base import Stage
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import latest_of
+
+    ctx = RunContext.load(config)
+    try:
+        stored = latest_of(ctx, Stage.TARGET, "there are no targets to show")
+    finally:
+        ctx.close()
+    target_list = stored.artifact
+    assert isinstance(target_list, TargetList)
+    if as_json:
+        _print_json(
+            {
+                "artifact_id": stored.ref.artifact_id,
+                "version": stored.ref.version,
+                "status": stored.status,
+                "targets": [
+                    {**t.model_dump(mode="json"), "smart_passed": t.smart.passed}
+                    for t in target_list.targets
+                ],
+            }
+        )
+        return
+    console.print(f"{stored.ref.artifact_id} v{stored.ref.version} ({stored.status})")
+    table = Table()
+    for col in ("id", "KPI", "baseline", "target", "deadline", "owner", "SMART", "cascade"):
+        table.add_column(col)
+    for t in target_list.targets:
+        letters = zip("SMART", (t.smart.specific, t.smart.measurable, t.smart.achievable,
+                                t.smart.relevant, t.smart.time_bound), strict=True)  # fmt: skip
+        table.add_row(
+            t.id,
+            t.kpi,
+            f"{t.baseline:g} {t.unit}",
+            f"{t.target:g} {t.unit}",
+            str(t.deadline),
+            t.owner_department,
+            "".join(c if ok else "·" for c, ok in letters),
+            "—" if t.cascade is None else escape(t.cascade.working),
+        )
+    console.print(table)
+    for t in target_list.targets:
+        for failure in t.smart.failures:
+            console.print(f"  {t.id}: {escape(failure.en)}")
+
+
+class _ShowByDefault(TyperGroup):
+    """`improve plan CONFIG` shows the plan; `improve plan import FILE` imports one."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a click Context
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+plan = typer.Typer(
+    cls=_ShowByDefault,
+    help="The implementation plan: show it, write its workbook, import it edited.",
+    no_args_is_help=True,
+)
+app.add_typer(plan, name="plan")
+
+
+@plan.command("show")
+@handles_errors
+def plan_show(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    version: Annotated[int | None, typer.Option(help="Plan version (default: latest).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the plan workbook to edit here (.xlsx).")
+    ] = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Workbook language.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """The plan's tasks with owner, dates, dependencies, critical path, slack and RACI."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import plan_version, write_plan_workbook
+
+    ctx = RunContext.load(config, locale=locale.value if locale else None)
+    try:
+        stored = plan_version(ctx, version)
+        written = write_plan_workbook(ctx, out.resolve(), version=version) if out else None
+    finally:
+        ctx.close()
+    data = _plan_json(stored)
+    if as_json:
+        _print_json(data)
+        return
+    console.print(
+        f"{data['artifact_id']} v{data['version']} ({data['status']}): "
+        f"{data['start']} to {data['end']}"
+    )
+    table = Table()
+    for col in ("task", "owner", "start", "end", "after", "critical", "slack", "RACI"):
+        table.add_column(col)
+    for t in data["tasks"]:
+        table.add_row(
+            t["id"],
+            escape(t["owner"]),
+            str(t["start"]),
+            str(t["end"]),
+            ", ".join(t["depends_on"]) or "—",
+            "yes" if t["critical"] else "",
+            str(t["slack_days"]),
+            " ".join(f"{d}:{x}" for d, x in t["raci"].items()),
+        )
+    console.print(table)
+    for o in data["overallocations"]:
+        console.print(
+            f"[yellow]over-allocated:[/yellow] {escape(o['owner'])} {o['booked']:.0%} of "
+            f"{o['capacity']:.0%} from {o['start']} to {o['end']} ({', '.join(o['task_ids'])})"
+        )
+    if written:
+        console.print(f"Plan workbook: {written}")
+
+
+def _plan_json(stored: Any) -> dict[str, Any]:
+    from improve.domain.artifacts import ImplementationPlan
+    from improve.reports.content import raci_matrix
+
+    p = stored.artifact
+    assert isinstance(p, ImplementationPlan)
+    _, cells = raci_matrix(p)
+    return {
+        "artifact_id": stored.ref.artifact_id,
+        "version": stored.ref.version,
+        "status": stored.status,
+        "start": p.start,
+        "end": p.end,
+        "revised_from": p.revised_from,
+        "tasks": [
+            {
+                "id": t.id,
+                "name": t.name.model_dump(),
+                "owner": t.owner,
+                "department": t.department,
+                "start": t.start,
+                "end": t.end,
+                "working_days": t.working_days,
+                "depends_on": list(t.depends_on),
+                "critical": t.critical,
+                "slack_days": t.slack_days,
+                "milestone": t.milestone,
+                "raci": cells[t.id],
+            }
+            for t in p.tasks
+        ],
+        "overallocations": [o.model_dump(mode="json") for o in p.overallocations],
+        "changes": [c.model_dump(mode="json") for c in p.changes],
+    }
+
+
+@plan.command("import")
+@handles_errors
+def plan_import(
+    file: Annotated[Path, typer.Argument(help="The edited plan workbook (.xlsx).")],
+    config: Annotated[Path, typer.Option(help="Programme definition (YAML).")],
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Who imports it (default: the owner).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Validate an edited plan workbook (dependencies, days off, owners and their capacity,
+    RACI: every error located, nothing stored on one), store it as the next plan version
+    and show what changed."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import import_plan
+
+    ctx = RunContext.load(config)
+    try:
+        result = import_plan(ctx, file, actor=as_ or ctx.programme.owner)
+    finally:
+        ctx.close()
+    changes = [c.model_dump(mode="json") for c in result.changes]
+    if as_json:
+        _print_json(
+            {
+                "artifact_id": result.stored.ref.artifact_id,
+                "version": result.stored.ref.version,
+                "created": result.created,
+                "status": result.stored.status,
+                "changes": changes,
+            }
+        )
+        return
+    if not result.created:
+        console.print(
+            f"{file.name}: nothing new; plan v{result.stored.ref.version} already holds it"
+        )
+        return
+    console.print(
+        f"{file.name}: stored as {result.stored.ref.artifact_id} v{result.stored.ref.version} "
+        f"({result.stored.status}); {len(changes)} change(s):"
+    )
+    for c in changes:
+        console.print(f"  {c['task_id']} {c['field']}: {escape(c['before'] or '—')} → "
+                      f"{escape(c['after'] or '—')}")  # fmt: skip
 
 
 def main() -> None:

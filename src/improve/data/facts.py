@@ -21,6 +21,7 @@ from improve.data.kpis import (
 )
 from improve.data.voice import voice_facts
 from improve.domain.facts import (
+    DepartmentFacts,
     EvaluationFacts,
     ExecutionFacts,
     MeasureStat,
@@ -160,8 +161,15 @@ def weekly_kpis(
 TREND_MONTHS = 3  # the trend compares the window's first and last three months
 
 
-def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> WindowFacts:
-    """Baseline window facts: KPIs, trend, per-segment measures, team load."""
+def window_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: date,
+    end: date,
+    departments: Mapping[str, Sequence[str]] | None = None,
+) -> WindowFacts:
+    """Baseline window facts: KPIs, trend, per-segment measures, team load, and per
+    department (`departments`: department key -> its ticket teams)."""
     tickets, digest = fingerprint(con, start, end)
     window = compute_kpis(con, grain="window", start=start, end=end)
     monthly = compute_kpis(con, grain="month", start=start, end=end)
@@ -225,7 +233,49 @@ def window_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> W
         pairs=_pair_facts(con, cond, first_months, last_months),
         voice=voice_facts(con, start=start, end=end),
         team_load=_team_load(con, cond),
+        departments=department_facts(con, start=start, end=end, departments=departments or {}),
     )
+
+
+def department_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: date,
+    end: date,
+    departments: Mapping[str, Sequence[str]],
+) -> tuple[DepartmentFacts, ...]:
+    """Each department's KPIs over [start, end) on its teams' tickets, with the weight each
+    KPI averages over (measured tickets; for tickets per agent, the agents)."""
+    cond = time_window("created_at", start, end)
+    out = []
+    for key, teams in departments.items():
+        if not teams:
+            continue
+        where = "team IN (" + ", ".join(_sql_text(t) for t in teams) + ")"
+        row = records(
+            con,
+            f"SELECT count(*) AS tickets, {_stat_columns()}, "
+            "count(DISTINCT agent) FILTER (resolved) AS agents "
+            f"FROM ({ticket_view(con)}) WHERE {cond} AND {where}",
+        )[0]
+        if not row["tickets"]:
+            continue
+        weights = {k: s.n for k, s in _stats(row).items()}
+        weights["tickets_per_agent"] = int(row["agents"] or 0)
+        out.append(
+            DepartmentFacts(
+                department=key,
+                tickets=int(row["tickets"]),
+                kpis=_kpis(compute_kpis(con, grain="window", start=start, end=end, where=where)),
+                weights=weights,
+            )
+        )
+    return tuple(out)
+
+
+def _sql_text(value: str) -> str:
+    """`value` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _pair_facts(
@@ -295,7 +345,7 @@ def scope_condition(scope: Mapping[str, str]) -> str:
     """SQL condition selecting tickets in a pilot scope (values are quoted safely)."""
     parts = []
     for column, value in sorted(scope.items()):
-        parts.append(f"\"{column}\" = '{value.replace(chr(39), chr(39) * 2)}'")
+        parts.append(f'"{column}" = {_sql_text(value)}')
     return " AND ".join(parts)
 
 

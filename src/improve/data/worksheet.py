@@ -5,13 +5,13 @@ cell, all of them reported at once, and nothing returned unless the whole file i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from improve.data.located import Located, refuse
 from improve.data.readers import open_xlsx
 from improve.domain.base import ROOT_CAUSE_LABELS, RootCause
 from improve.domain.review import (
@@ -41,7 +41,6 @@ from improve.reports.worksheet import (
 )
 
 MAX_WORKSHEET_BYTES = 20 << 20  # a worksheet is a few KB per problem
-MAX_LISTED = 20
 # Every spelling of a category the cell may hold: the codes and both languages' labels.
 CATEGORY_NAMES: dict[str, RootCause] = {
     **{c.value: c for c in RootCause},
@@ -58,17 +57,6 @@ LIMITS = {
 }
 
 
-@dataclass(frozen=True)
-class _Issue:
-    sheet: str
-    cell: str
-    field: str
-    reason: str
-
-    def describe(self, path: Path) -> str:
-        return f"{path}, sheet {self.sheet}, cell {self.cell} ({self.field}): {self.reason}"
-
-
 def read_worksheet(path: Path, *, known: Mapping[str, str] | None = None) -> RootCauseReview:
     """The reviews in a filled worksheet: one per problem sheet with any answer.
 
@@ -80,12 +68,12 @@ def read_worksheet(path: Path, *, known: Mapping[str, str] | None = None) -> Roo
     book = open_xlsx(path, limit=MAX_WORKSHEET_BYTES, streaming=False)
     try:
         meta, sheets = _meta(path, book)
-        issues: list[_Issue] = []
+        issues: list[Located] = []
         reviews = []
         for sheet, key in sheets.items():
             if sheet not in book.sheetnames:
                 issues.append(
-                    _Issue(
+                    Located(
                         sheet,
                         "—",
                         "sheet",
@@ -95,7 +83,7 @@ def read_worksheet(path: Path, *, known: Mapping[str, str] | None = None) -> Roo
                 continue
             if known is not None and key not in known:
                 issues.append(
-                    _Issue(
+                    Located(
                         sheet,
                         "A4",
                         "problem",
@@ -110,14 +98,7 @@ def read_worksheet(path: Path, *, known: Mapping[str, str] | None = None) -> Roo
     finally:
         book.close()
     if issues:
-        lines = [i.describe(path) for i in issues[:MAX_LISTED]]
-        more = len(issues) - len(lines)
-        raise InputDataError(
-            f"{path}: {len(issues)} problem(s); nothing was stored. Fix the worksheet and "
-            "import it again:\n  "
-            + "\n  ".join(lines)
-            + (f"\n  ... and {more} more problem(s)" if more > 0 else "")
-        )
+        raise refuse(path, issues, fix="Fix the worksheet and import it again")
     if not reviews:
         raise InputDataError(
             f"{path}: no problem sheet has an answer; fill in the yellow cells (category, "
@@ -165,7 +146,7 @@ def _meta(path: Path, book: Workbook) -> tuple[dict[str, object], dict[str, str]
 
 
 def _text(
-    ws: Worksheet, row: int, column: int, field: str, limit: str, issues: list[_Issue]
+    ws: Worksheet, row: int, column: int, field: str, limit: str, issues: list[Located]
 ) -> str | None:
     cell = ws.cell(row=row, column=column)
     value = cell.value
@@ -182,7 +163,7 @@ def _text(
         return None
     if len(text) > LIMITS[limit]:
         issues.append(
-            _Issue(
+            Located(
                 ws.title,
                 cell.coordinate,
                 field,
@@ -193,7 +174,7 @@ def _text(
     return text
 
 
-def _review(ws: Worksheet, key: str, issues: list[_Issue]) -> ProblemReview | None:
+def _review(ws: Worksheet, key: str, issues: list[Located]) -> ProblemReview | None:
     """One problem sheet's answers; None when nothing is filled in."""
     start = len(issues)
     sheet = ws.title
@@ -206,7 +187,7 @@ def _review(ws: Worksheet, key: str, issues: list[_Issue]) -> ProblemReview | No
                 f"{ROOT_CAUSE_LABELS[c].zh}/{ROOT_CAUSE_LABELS[c].en}" for c in CATEGORY_ORDER
             )
             issues.append(
-                _Issue(
+                Located(
                     sheet,
                     f"B{ROW_CATEGORY}",
                     "confirmed category",
@@ -221,7 +202,7 @@ def _review(ws: Worksheet, key: str, issues: list[_Issue]) -> ProblemReview | No
     for i in range(last):
         if answers[i] is None:
             issues.append(
-                _Issue(
+                Located(
                     sheet,
                     f"B{ROW_WHY + i}",
                     f"why {i + 1}",
@@ -232,7 +213,7 @@ def _review(ws: Worksheet, key: str, issues: list[_Issue]) -> ProblemReview | No
     root_cause = _text(ws, ROW_ROOT_CAUSE, 2, "root cause", "text", issues)
     if root_cause is not None and last < 0:
         issues.append(
-            _Issue(
+            Located(
                 sheet,
                 f"B{ROW_WHY}",
                 "why 1",
@@ -259,10 +240,10 @@ def _review(ws: Worksheet, key: str, issues: list[_Issue]) -> ProblemReview | No
         return None
     if reviewer is None and not _has_issue(issues, start, f"B{ROW_REVIEWER}"):
         issues.append(
-            _Issue(sheet, f"B{ROW_REVIEWER}", "reviewer", "empty; write who filled this in")
+            Located(sheet, f"B{ROW_REVIEWER}", "reviewer", "empty; write who filled this in")
         )
     if reviewed_on is None and not _has_issue(issues, start, f"B{ROW_DATE}"):
-        issues.append(_Issue(sheet, f"B{ROW_DATE}", "date", "empty; write the date as YYYY-MM-DD"))
+        issues.append(Located(sheet, f"B{ROW_DATE}", "date", "empty; write the date as YYYY-MM-DD"))
     if len(issues) > start or reviewer is None or reviewed_on is None:
         return None
     return ProblemReview(
@@ -278,11 +259,11 @@ def _review(ws: Worksheet, key: str, issues: list[_Issue]) -> ProblemReview | No
     )
 
 
-def _has_issue(issues: list[_Issue], start: int, cell: str) -> bool:
+def _has_issue(issues: list[Located], start: int, cell: str) -> bool:
     return any(i.cell == cell for i in issues[start:])
 
 
-def _rating(ws: Worksheet, issues: list[_Issue]) -> int | None:
+def _rating(ws: Worksheet, issues: list[Located]) -> int | None:
     value = ws.cell(row=ROW_FEASIBILITY, column=2).value
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -292,7 +273,7 @@ def _rating(ws: Worksheet, issues: list[_Issue]) -> int | None:
         number = float("nan")
     if not number.is_integer() or not 1 <= number <= 5:
         issues.append(
-            _Issue(
+            Located(
                 ws.title,
                 f"B{ROW_FEASIBILITY}",
                 "feasibility",
@@ -303,7 +284,7 @@ def _rating(ws: Worksheet, issues: list[_Issue]) -> int | None:
     return int(number)
 
 
-def _date(ws: Worksheet, issues: list[_Issue]) -> date | None:
+def _date(ws: Worksheet, issues: list[Located]) -> date | None:
     value = ws.cell(row=ROW_DATE, column=2).value
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -317,7 +298,7 @@ def _date(ws: Worksheet, issues: list[_Issue]) -> date | None:
         parsed = None
     if parsed is None or not date(1990, 1, 1) <= parsed <= date(2100, 1, 1):
         issues.append(
-            _Issue(
+            Located(
                 ws.title, f"B{ROW_DATE}", "date", f"{value!r} is not a date; write it as YYYY-MM-DD"
             )
         )

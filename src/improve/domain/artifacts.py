@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from improve.domain.base import Artifact, Dimension, Direction, Model, RootCause, Stage, Text
 from improve.domain.control import ControlChart
+from improve.domain.facts import DepartmentFacts
 from improve.domain.review import ProblemReview
 from improve.domain.voice import CustomerVoice
 
@@ -178,6 +179,9 @@ class DiagnosisReport(Artifact):
         default_factory=dict, description="Per KPI with a gap: where it comes from."
     )
     problems: tuple[Problem, ...]
+    departments: tuple[DepartmentFacts, ...] = Field(
+        default=(), description="Each department's baseline KPIs, for the target cascade."
+    )
     voice: CustomerVoice | None = Field(
         default=None, description="Survey figures, comment keywords and quotes per problem."
     )
@@ -193,7 +197,28 @@ class SubTarget(Model):
     department: str
     baseline: float
     target: float
-    volume_share: float = Field(ge=0, le=1)
+    weight: int = Field(default=0, ge=0, description="What the KPI counts there (tickets, agents).")
+    volume_share: float = Field(ge=0, le=1, description="Its share of the overall weight.")
+    responsibility: float = Field(
+        default=0, ge=0, le=1, description="Its share of the improvement the target asks for."
+    )
+
+
+CascadeRule = Literal["weighted_mean", "every_department", "sum"]
+
+
+class Cascade(Model):
+    """Why meeting every department sub-target meets the overall target, with the arithmetic.
+
+    weighted_mean: the KPI is a weighted mean of the departments' values (weights: what it
+    counts), so the sub-targets' weighted mean is the overall value; every_department: a
+    percentile, so every department at or better than the target puts the whole there;
+    sum: a count, the sub-targets add up."""
+
+    rule: CascadeRule
+    achieved: float = Field(description="Overall value if every department meets its sub-target.")
+    holds: bool = Field(description="`achieved` is at or better than the overall target.")
+    working: str = Field(description="The arithmetic, written out.")
 
 
 class SmartCheck(Model):
@@ -228,11 +253,15 @@ class Target(Model):
     best_decile: float | None = Field(description="Best 10% of the programme's own months.")
     deadline: date
     owner_department: str
-    problem_ids: tuple[str, ...] = Field(min_length=1)
+    problem_ids: tuple[str, ...] = Field(description="Problems it answers (SMART S and R).")
     objective: Text = Field(description="The strategic objective it serves.")
     rule: Text = Field(description="How the value was set.")
+    justification: str | None = Field(
+        default=None, description="Why a value beyond the programme's best decile is reachable."
+    )
     smart: SmartCheck
     sub_targets: tuple[SubTarget, ...] = ()
+    cascade: Cascade | None = Field(default=None, description="None when not split by department.")
 
     @model_validator(mode="after")
     def _direction(self) -> Target:
@@ -279,10 +308,14 @@ class PlanTask(Model):
     end: date
     working_days: int = Field(ge=1)
     depends_on: tuple[str, ...] = ()
+    lag_days: int = Field(default=0, ge=0, description="Working days after its predecessors.")
     resources: Text
     acceptance: Text
+    owner: str = Field(min_length=1, description="The person responsible for delivering it.")
+    load: float = Field(default=0.5, gt=0, le=1, description="Share of the owner's time it takes.")
     critical: bool = Field(description="On the critical path (zero slack).")
     slack_days: int = Field(ge=0)
+    milestone: bool = Field(default=False, description="Delivers its strategy (its last task).")
 
 
 RaciLetter = Literal["R", "A", "C", "I"]
@@ -296,6 +329,26 @@ class RaciEntry(Model):
     letter: RaciLetter
 
 
+class Overallocation(Model):
+    """An owner booked beyond their capacity on overlapping tasks, over [start, end]."""
+
+    owner: str
+    start: date
+    end: date
+    booked: float = Field(gt=0, description="Share of full time booked on those days.")
+    capacity: float = Field(gt=0)
+    task_ids: tuple[str, ...] = Field(min_length=2)
+
+
+class PlanChange(Model):
+    """One edited value between two plan versions."""
+
+    task_id: str
+    field: str = Field(description="start, end, owner or raci:<department>.")
+    before: str
+    after: str
+
+
 class ImplementationPlan(Artifact):
     """服务提升实施方案: strategies, scheduled tasks (for the Gantt chart) and the RACI."""
 
@@ -306,6 +359,20 @@ class ImplementationPlan(Artifact):
     tasks: tuple[PlanTask, ...] = Field(min_length=1)
     raci: tuple[RaciEntry, ...]
     days_off: tuple[date, ...] = Field(description="Non-weekend days off inside the plan.")
+    overallocations: tuple[Overallocation, ...] = Field(
+        default=(), description="Owners booked beyond capacity (a designed plan may have some)."
+    )
+    revised_from: int | None = Field(
+        default=None, description="The plan version the stakeholders edited into this one."
+    )
+    changes: tuple[PlanChange, ...] = Field(default=(), description="Edits from `revised_from`.")
+
+    def task(self, task_id: str) -> PlanTask:
+        """Task `task_id`; KeyError names it."""
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise KeyError(f"plan has no task {task_id!r}")
 
     @model_validator(mode="after")
     def _raci_complete(self) -> ImplementationPlan:

@@ -20,10 +20,10 @@ class WorkCalendar:
     weekdays: frozenset[int] = frozenset(range(5))
 
     def is_working_day(self, day: date) -> bool:
-        """Whether people work on `day`."""
-        if day in self.workdays:
-            return True
-        return day.weekday() in self.weekdays and day not in self.days_off
+        """Whether people work on `day`: a day off wins, even over a make-up working day."""
+        if day in self.days_off:
+            return False
+        return day in self.workdays or day.weekday() in self.weekdays
 
     def next_working_day(self, day: date) -> date:
         """`day` itself if it is a working day, else the next one."""

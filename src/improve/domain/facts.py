@@ -64,6 +64,18 @@ class TeamLoad(Model):
     measures: dict[str, tuple[float | None, ...]]
 
 
+class DepartmentFacts(Model):
+    """A department's KPIs over a window (its teams' tickets) and what each KPI counts there:
+    the cascade of targets to departments reads them."""
+
+    department: str
+    tickets: int = Field(ge=0)
+    kpis: dict[str, float | None]
+    weights: dict[str, int] = Field(
+        description="Per KPI, what its value averages over: tickets measured, or agents."
+    )
+
+
 class WindowFacts(Model):
     """Everything the diagnosis reads about a baseline window [start, end)."""
 
@@ -89,6 +101,9 @@ class WindowFacts(Model):
         default=None, description="Surveys answered in the window, when there are surveys."
     )
     team_load: tuple[TeamLoad, ...]
+    departments: tuple[DepartmentFacts, ...] = Field(
+        default=(), description="Per department of the programme, when teams are mapped."
+    )
 
 
 class PilotFacts(Model):

@@ -89,8 +89,18 @@ class BenchmarkDefaults(Model):
     benchmarks: tuple[Benchmark, ...]
 
 
+class Person(Model):
+    """Someone who can own plan tasks: the roles they fill and the time they can give."""
+
+    name: str = Field(min_length=1)
+    roles: tuple[str, ...] = Field(default=(), description="Playbook roles they fill.")
+    capacity: float = Field(
+        default=1.0, gt=0, le=1, description="Share of full time they can give the plan's tasks."
+    )
+
+
 class Department(Model):
-    """A department, the teams it runs and the roles it staffs."""
+    """A department, the teams it runs, the roles it staffs and the people who own tasks."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="Short id used in RACI.")
     name: Text
@@ -98,6 +108,21 @@ class Department(Model):
     teams: tuple[str, ...] = Field(default=(), description="Ticket `team` values it owns.")
     roles: tuple[str, ...] = Field(default=(), description="Playbook roles it staffs.")
     kpis: tuple[str, ...] = Field(default=(), description="KPIs it is accountable for.")
+    members: tuple[Person, ...] = Field(
+        default=(), description="Task owners; the head owns a role no member fills."
+    )
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """Everyone who may own a task here: the members, then the head (every role)."""
+        if any(m.name == self.head for m in self.members):
+            return self.members
+        return (*self.members, Person(name=self.head, roles=self.roles))
+
+    def owners_for(self, role: str) -> tuple[Person, ...]:
+        """The members filling `role`, else the head."""
+        filled = tuple(m for m in self.members if role in m.roles)
+        return filled or tuple(p for p in self.people if p.name == self.head)
 
 
 class Approvers(Model):
@@ -166,6 +191,19 @@ class BusinessHours(Model):
         return h1 * 60 + m1, h2 * 60 + m2
 
 
+class TargetSetting(Model):
+    """A target value the programme owner states, replacing the proposed one (config as code).
+
+    A value beyond the programme's own best decile needs a `justification`."""
+
+    kpi: KpiName
+    target: float = Field(description="In the KPI's unit (rates as 0..1).")
+    deadline: date | None = Field(default=None, description="Defaults to the cycle deadline.")
+    justification: str | None = Field(
+        default=None, min_length=1, description="Why the value is reachable, shown beside it."
+    )
+
+
 class CycleSettings(Model):
     """Dates and rules of the current cycle."""
 
@@ -179,6 +217,9 @@ class CycleSettings(Model):
         default=0.6, gt=0, le=1, description="Share of the gap to benchmark a target closes."
     )
     max_problems: int = Field(default=6, ge=1, le=30, description="Problems taken to targets.")
+    targets: tuple[TargetSetting, ...] = Field(
+        default=(), description="Target values the owner sets, replacing the proposed ones."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CycleSettings:
@@ -250,7 +291,24 @@ class Programme(Model):
         teams = [t for d in self.departments for t in d.teams]
         if len(teams) != len(set(teams)):
             raise ValueError("a team is listed under two departments; give each team one owner")
+        names = [p.name for d in self.departments for p in d.people]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"people listed in two departments: {twice}; list each person once")
+        kpis = [t.kpi for t in self.cycle.targets]
+        if len(kpis) != len(set(kpis)):
+            raise ValueError(f"cycle.targets sets a KPI twice: {kpis}; keep one per KPI")
         return self
+
+    @property
+    def team_map(self) -> dict[str, tuple[str, ...]]:
+        """Department key -> the ticket teams it owns (departments owning teams only)."""
+        return {d.key: d.teams for d in self.departments if d.teams}
+
+    @property
+    def people(self) -> dict[str, tuple[Person, Department]]:
+        """Every task owner by name, with their department."""
+        return {p.name: (p, d) for d in self.departments for p in d.people}
 
     def benchmark(self, kpi_name: str) -> Benchmark | None:
         """The configured benchmark of `kpi_name`, if any."""
@@ -281,6 +339,9 @@ class TaskTemplate(Model):
     depends_on: tuple[str, ...] = Field(default=(), description="Task keys in this strategy.")
     lag_days: int = Field(default=0, ge=0, le=60, description="Working days after predecessors.")
     consulted: tuple[str, ...] = Field(default=(), description="Roles consulted (RACI C).")
+    load: float = Field(
+        default=0.5, gt=0, le=1, description="Share of its owner's full time the task takes."
+    )
 
 
 class Strategy(Model):
@@ -336,6 +397,30 @@ class Playbook(Model):
             if s.key == key:
                 return s
         raise KeyError(f"no strategy {key!r}; known: {', '.join(s.key for s in self.strategies)}")
+
+    def extended(self, extension: PlaybookExtension) -> Playbook:
+        """This playbook with a programme's own: same-key strategies replaced, new ones
+        added, `remove` keys dropped; `mode: replace` uses the programme's alone."""
+        if extension.mode == "replace":
+            return Playbook(strategies=extension.strategies)
+        unknown = sorted(set(extension.remove) - {s.key for s in self.strategies})
+        if unknown:
+            raise ValueError(f"remove names strategies the playbook does not have: {unknown}")
+        own = {s.key: s for s in extension.strategies}
+        kept = [own.pop(s.key, s) for s in self.strategies if s.key not in extension.remove]
+        return Playbook(strategies=(*kept, *own.values()))
+
+
+class PlaybookExtension(Model):
+    """A programme's playbook file: strategies that extend or override the embedded one."""
+
+    schema_version: Literal[1] = 1
+    mode: Literal["extend", "replace"] = Field(
+        default="extend",
+        description="extend: merge by strategy key into the default; replace: use only these.",
+    )
+    strategies: tuple[Strategy, ...] = ()
+    remove: tuple[str, ...] = Field(default=(), description="Default strategy keys to drop.")
 
 
 class EvidenceRule(Model):

@@ -43,7 +43,7 @@ def diagnose_export(path: Path, *, preset: str | None) -> tuple[DiagnosisReport,
         programme = export_programme(last_ticket_day(con))
         end = programme.cycle.diagnosis_date
         start = add_months(end, -programme.cycle.baseline_months)
-        facts = window_facts(con, start=start, end=end)
+        facts = window_facts(con, start=start, end=end, departments=programme.team_map)
     finally:
         con.close()
     if facts.tickets == 0:

@@ -4,6 +4,7 @@ store, read facts from the data, compute the artifact, store it, publish the rep
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from improve.data.facts import (
     load_progress_reports,
     window_facts,
 )
+from improve.data.located import refuse
+from improve.data.planbook import read_plan_workbook
 from improve.data.store import ImportResult
 from improve.data.worksheet import read_worksheet
 from improve.domain.artifacts import (
@@ -27,20 +30,23 @@ from improve.domain.artifacts import (
     EvaluationReport,
     ExecutionReport,
     ImplementationPlan,
+    PlanChange,
     TargetList,
 )
-from improve.domain.base import Artifact, Stage
+from improve.domain.base import Artifact, ArtifactRef, Stage
 from improve.domain.facts import EvaluationFacts, ExecutionFacts, ProgressReport, WindowFacts
 from improve.domain.review import RootCauseReview
 from improve.errors import InputDataError, StageError
 from improve.orchestration.context import RunContext
 from improve.reports.site import save_workbook, write_cycle_reports
+from improve.reports.workbook import build_workbook
 from improve.reports.worksheet import WORKSHEET_NAME, build_worksheet
 from improve.stages.design import design_plan
 from improve.stages.diagnose import diagnose
 from improve.stages.evaluate import evaluate_cycle
 from improve.stages.execute import track_execution
 from improve.stages.optimise import optimise_cycle
+from improve.stages.revise import PlanRejected, revise_plan
 from improve.stages.target import set_targets
 from improve.storage import repository as repo
 from improve.storage.repository import ProgressRow, StoredArtifact
@@ -129,7 +135,7 @@ def read_facts(ctx: RunContext, stage: Stage, inputs: Inputs) -> Any:
     try:
         if stage == Stage.DIAGNOSE:
             start, end = baseline_window(ctx)
-            facts = window_facts(con, start=start, end=end)
+            facts = window_facts(con, start=start, end=end, departments=ctx.programme.team_map)
             if facts.tickets == 0:
                 raise StageError(
                     f"no tickets created between {start} and {end}; check the "
@@ -215,6 +221,9 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
     if stage == Stage.DESIGN:
         diagnosis = a[Stage.DIAGNOSE]
         assert isinstance(diagnosis, DiagnosisReport)
+        edited = _edited_plan(ctx, refs)
+        if edited is not None:
+            return edited
         return design_plan(
             targets,
             diagnosis,
@@ -247,6 +256,20 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
         programme=p,
         playbook=ctx.playbook,
     )
+
+
+def _edited_plan(ctx: RunContext, refs: tuple[ArtifactRef, ...]) -> ImplementationPlan | None:
+    """The stakeholders' edited plan, while it answers the same targets and diagnosis: a
+    rerun of the design stage keeps their edits instead of designing afresh."""
+    key, cycle = ctx.programme.key, ctx.programme.cycle.key
+    with ctx.transaction() as session:
+        stored = repo.latest_artifact(
+            session=session, programme_key=key, cycle_key=cycle, stage=Stage.DESIGN
+        )
+    plan = stored.artifact if stored else None
+    if isinstance(plan, ImplementationPlan) and plan.revised_from and plan.derived_from == refs:
+        return plan
+    return None
 
 
 def store(
@@ -314,19 +337,19 @@ def publish(ctx: RunContext) -> Path:
     return paths.index
 
 
-def _latest_diagnosis(ctx: RunContext, purpose: str) -> StoredArtifact:
-    """The cycle's latest diagnosis version; StageError naming `purpose` when there is none."""
+def latest_of(ctx: RunContext, stage: Stage, purpose: str) -> StoredArtifact:
+    """The cycle's latest version of `stage`'s artifact; StageError naming `purpose` when
+    there is none."""
     key, cycle = ctx.programme.key, ctx.programme.cycle.key
     with ctx.transaction() as session:
         stored = repo.latest_artifact(
-            session=session, programme_key=key, cycle_key=cycle, stage=Stage.DIAGNOSE
+            session=session, programme_key=key, cycle_key=cycle, stage=stage
         )
     if stored is None:
         raise StageError(
-            f"{key}/{cycle} has no diagnosis, so {purpose}; run `improve run "
-            f"{ctx.config_path} --stage diagnose` first"
+            f"{key}/{cycle} has no {stage.value} artifact, so {purpose}; run `improve run "
+            f"{ctx.config_path} --stage {stage.value}` first"
         )
-    assert isinstance(stored.artifact, DiagnosisReport)
     return stored
 
 
@@ -336,7 +359,7 @@ def write_worksheet(
     """The 5-Why / fishbone worksheet of the latest diagnosis (`stored`, when the caller has
     it), prefilled with the answers in force; written to `out`, by default
     `diagnose-worksheet.xlsx` beside the reports. Its path."""
-    stored = stored or _latest_diagnosis(ctx, "there is nothing to review")
+    stored = stored or latest_of(ctx, Stage.DIAGNOSE, "there is nothing to review")
     assert isinstance(stored.artifact, DiagnosisReport)
     with ctx.transaction() as session:
         reviews = repo.load_reviews(
@@ -356,7 +379,7 @@ def write_worksheet(
 def import_reviews(ctx: RunContext, path: Path, *, actor: str) -> tuple[RootCauseReview, int]:
     """Validate a filled worksheet against the latest diagnosis and store its reviews (an
     unchanged re-import adds nothing); the review and how many reviews were new."""
-    stored = _latest_diagnosis(ctx, f"{path} cannot be merged into one")
+    stored = latest_of(ctx, Stage.DIAGNOSE, f"{path} cannot be merged into one")
     assert isinstance(stored.artifact, DiagnosisReport)
     known = {p.key: p.id for p in stored.artifact.problems}
     review = read_worksheet(path, known=known)
@@ -412,3 +435,96 @@ def import_tickets(ctx: RunContext, path: Path, *, preset: str | None, actor: st
             },
         )
     return result
+
+
+@dataclass(frozen=True)
+class PlanImport:
+    """An imported plan workbook: the version it is stored as, whether that version is new,
+    and what changed from the version the workbook was written from."""
+
+    stored: StoredArtifact
+    created: bool
+    changes: tuple[PlanChange, ...]
+
+
+def write_plan_workbook(ctx: RunContext, out: Path, *, version: int | None = None) -> Path:
+    """The plan workbook of the latest (or `version`) plan, to edit and import; its path."""
+    stored = plan_version(ctx, version)
+    assert isinstance(stored.artifact, ImplementationPlan)
+    book = build_workbook(
+        stored.artifact, locale=ctx.locale, programme=ctx.programme, ref=stored.ref
+    )
+    save_workbook(book, out)
+    return out
+
+
+def plan_version(ctx: RunContext, version: int | None = None) -> StoredArtifact:
+    """The cycle's latest plan, or its version `version`."""
+    latest = latest_of(ctx, Stage.DESIGN, "there is no plan")
+    if version is None or version == latest.ref.version:
+        return latest
+    with ctx.transaction() as session:
+        return repo.get_artifact(
+            session=session, artifact_id=latest.ref.artifact_id, version=version
+        )
+
+
+def import_plan(ctx: RunContext, path: Path, *, actor: str) -> PlanImport:
+    """Validate an edited plan workbook against the plan version it was written from, and
+    store the result as the next plan version (pending approval), audited; the reports are
+    published again. The same file twice stores nothing the second time; a file written
+    from an older version than the latest is refused unless it is that version's import."""
+    book = read_plan_workbook(path)
+    latest = latest_of(ctx, Stage.DESIGN, f"{path} cannot be imported")
+    if book.plan_id != latest.ref.artifact_id:
+        raise InputDataError(
+            f"{path}: is the plan {book.plan_id}, not {latest.ref.artifact_id} of this "
+            "programme; import it with that programme's definition"
+        )
+    base = plan_version(ctx, book.plan_version) if book.plan_version else latest
+    if base.ref.content_hash != book.content_hash:
+        raise InputDataError(
+            f"{path}: written from plan v{book.plan_version}, whose stored content differs; "
+            f"write a fresh workbook with `improve plan {ctx.config_path} --out FILE`"
+        )
+    assert isinstance(base.artifact, ImplementationPlan)
+    try:
+        revised = revise_plan(
+            base.artifact,
+            book.edits,
+            version=base.ref.version,
+            programme=ctx.programme,
+            calendar=ctx.calendar,
+        )
+    except PlanRejected as exc:
+        raise refuse(
+            path, [book.locate(i) for i in exc.issues], fix="Fix the plan and import it again"
+        ) from None
+    if revised is base.artifact:
+        return PlanImport(base, False, ())
+    if base.ref.version != latest.ref.version:
+        with ctx.transaction() as session:
+            same = repo.find_artifact(session=session, artifact=revised)
+        if same is None:
+            raise InputDataError(
+                f"{path}: edits plan v{base.ref.version}, but v{latest.ref.version} is the "
+                f"latest; write a fresh workbook with `improve plan {ctx.config_path} --out "
+                "FILE` and make the edits there"
+            )
+        return PlanImport(same, False, revised.changes)
+    stored, created = store(ctx, revised, None, actor=actor)
+    if created:
+        with path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        with ctx.transaction() as session:
+            repo.record_audit(
+                session=session,
+                actor=actor,
+                action="plan.imported",
+                object=f"{stored.ref.artifact_id}@v{stored.ref.version}",
+                hash_before=base.ref.content_hash,
+                hash_after=stored.ref.content_hash,
+                detail={"file": path.name, "sha256": digest, "changes": len(revised.changes)},
+            )
+        publish(ctx)
+    return PlanImport(stored, created, revised.changes)

@@ -14,7 +14,6 @@ from improve.domain.artifacts import (
     EvaluationReport,
     ExecutionReport,
     ImplementationPlan,
-    PlanTask,
     TargetList,
 )
 from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, Direction, RootCause
@@ -355,17 +354,9 @@ def _targets(a: TargetList, w: Words) -> list[str]:
     return [fragment(fig, "targets")]
 
 
-def _milestones(a: ImplementationPlan) -> list[PlanTask]:
-    """The last task of each strategy: when it ends, the strategy is delivered."""
-    out = []
-    for s in a.strategies:
-        tasks = [t for t in a.tasks if t.strategy == s.key]
-        if tasks:
-            out.append(max(tasks, key=lambda t: t.end))
-    return out
-
-
 def _plan(a: ImplementationPlan, w: Words) -> list[str]:
+    """The plotly timeline: a bar per task (red on the critical path), arrows from each
+    predecessor's end to its successor's start, ◆ at each milestone."""
     tasks = list(reversed(a.tasks))
     names = {t.id: label(f"{w.text(t.name)} ({t.id})") for t in tasks}
     fig = go.Figure()
@@ -387,7 +378,9 @@ def _plan(a: ImplementationPlan, w: Words) -> list[str]:
                         [
                             w.text(t.name),
                             f"{t.start} → {t.end}",
+                            f"{w('负责人', 'owner')}: {t.owner}",
                             f"{after}: {', '.join(t.depends_on) or '—'}",
+                            f"{w('浮动', 'slack')}: {t.slack_days}",
                         ]
                     )
                     for t in ts
@@ -395,7 +388,7 @@ def _plan(a: ImplementationPlan, w: Words) -> list[str]:
                 hoverinfo="text",
             )
         )
-    milestones = _milestones(a)
+    milestones = [t for t in tasks if t.milestone]
     if milestones:
         fig.add_trace(
             go.Scatter(
@@ -408,8 +401,34 @@ def _plan(a: ImplementationPlan, w: Words) -> list[str]:
                 hoverinfo="text",
             )
         )
+    by_id = {t.id: t for t in tasks}
+    for t in tasks:
+        for pid in t.depends_on:
+            before = by_id.get(pid)
+            if before is None:
+                continue
+            on_path = before.critical and t.critical
+            fig.add_annotation(
+                x=t.start.isoformat(),
+                y=names[t.id],
+                ax=(before.end + timedelta(days=1)).isoformat(),
+                ay=names[pid],
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                showarrow=True,
+                arrowhead=2,
+                arrowsize=1,
+                arrowwidth=2 if on_path else 1,
+                arrowcolor=CRITICAL if on_path else "#888",
+                text="",
+            )
     fig.update_layout(
-        title=w("甘特图（红色为关键路径）", "Gantt chart (red: critical path)"),
+        title=w(
+            "甘特图（红色为关键路径，箭头为前置依赖）",
+            "Gantt chart (red: critical path; arrows: dependencies)",
+        ),
         barmode="overlay",
         xaxis={"type": "date"},
         height=max(380, 28 * len(tasks) + 140),

@@ -380,10 +380,39 @@ def target_sections(a: TargetList, w: Words, programme: Programme | None) -> lis
             w("部门", "Department"),
             w("部门基线", "Baseline"),
             w("部门目标", "Sub-target"),
+            w("计量基数", "Counted"),
             w("量占比", "Volume share"),
+            w("责任占比", "Share of the improvement"),
         ],
-        ["text", "text", "text", "num1", "num1", "pct"],
+        ["text", "text", "text", "num1", "num1", "int", "pct", "pct"],
     )
+    cascades = Section(
+        "cascade",
+        w("目标分解校验", "Cascade check"),
+        [
+            w("目标", "Target"),
+            w("指标", "KPI"),
+            w("分解规则", "Rule"),
+            w("各部门均达标时的整体值", "Overall if every department meets its sub-target"),
+            w("整体目标", "Overall target"),
+            w("成立", "Holds"),
+            w("计算过程", "Working"),
+        ],
+        ["text", "text", "text", "num1", "num1", "text", "text"],
+        note=w(
+            "加权平均：整体值即各部门值按计量基数加权的平均；分位数：每个部门至少一半（或 90%）"
+            "的工单达到该值，则全部工单亦然；数量：各部门之和。数值均向更优方向取整。",
+            "Weighted mean: the overall value is the departments' values weighted by what each "
+            "counts; percentile: when at least half (or 90%) of every department's tickets are "
+            "within the value, so are at least half (90%) of all tickets; count: the "
+            "departments add up. Sub-targets are rounded towards the better side.",
+        ),
+    )
+    rules = {
+        "weighted_mean": w("加权平均", "weighted mean"),
+        "every_department": w("分位数：每个部门不劣于整体目标", "percentile: every department"),
+        "sum": w("数量相加", "sum"),
+    }
     for t in a.targets:
         mark = {True: "✓", False: "✗"}
         direction = (
@@ -403,7 +432,7 @@ def target_sections(a: TargetList, w: Words, programme: Programme | None) -> lis
             depts.get(t.owner_department, t.owner_department),
             ", ".join(t.problem_ids),
             w.text(t.objective),
-            w.text(t.rule),
+            w.text(t.rule) + (f"（{t.justification}）" if t.justification else ""),
             mark[t.smart.specific],
             mark[t.smart.measurable],
             mark[t.smart.achievable],
@@ -418,9 +447,21 @@ def target_sections(a: TargetList, w: Words, programme: Programme | None) -> lis
                 depts.get(s.department, s.department),
                 kv(t.kpi, s.baseline),
                 kv(t.kpi, s.target),
+                s.weight,
                 s.volume_share,
+                s.responsibility,
             )
-    return [targets, subs]
+        if t.cascade is not None:
+            cascades.add(
+                t.id,
+                kpi_label(t.kpi, w),
+                rules[t.cascade.rule],
+                kv(t.kpi, t.cascade.achieved),
+                kv(t.kpi, t.target),
+                mark[t.cascade.holds],
+                t.cascade.working,
+            )
+    return [targets, subs, cascades]
 
 
 def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) -> list[Section]:
@@ -452,6 +493,7 @@ def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) 
         [
             w("任务编号", "Task ID"),
             w("任务", "Task"),
+            w("负责人", "Owner"),
             w("负责部门", "Department"),
             w("角色", "Role"),
             w("开始", "Start"),
@@ -464,6 +506,7 @@ def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) 
             w("浮动天数", "Slack"),
         ],
         [
+            "text",
             "text",
             "text",
             "text",
@@ -482,6 +525,7 @@ def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) 
         tasks.add(
             t.id,
             w.text(t.name),
+            t.owner,
             depts.get(t.department, t.department),
             t.role,
             t.start,
@@ -506,7 +550,35 @@ def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) 
     )
     for t in a.tasks:
         raci.add(f"{t.id} {w.text(t.name)}", *(cells[t.id].get(d, "") for d in departments))
-    return [strategies, tasks, raci]
+    out = [strategies, tasks, raci]
+    if a.overallocations:
+        over = Section(
+            "overallocation",
+            w("资源超负荷", "Over-allocation"),
+            [
+                w("负责人", "Owner"),
+                w("开始", "From"),
+                w("结束", "To"),
+                w("占用", "Booked"),
+                w("可用", "Capacity"),
+                w("重叠任务", "Overlapping tasks"),
+            ],
+            ["text", "date", "date", "pct", "pct", "text"],
+        )
+        for o in a.overallocations:
+            over.add(o.owner, o.start, o.end, o.booked, o.capacity, ", ".join(o.task_ids))
+        out.append(over)
+    if a.changes:
+        changes = Section(
+            "changes",
+            w(f"相对 v{a.revised_from} 的修改", f"Changes from v{a.revised_from}"),
+            [w("任务", "Task"), w("字段", "Field"), w("修改前", "Before"), w("修改后", "After")],
+            ["text"] * 4,
+        )
+        for c in a.changes:
+            changes.add(c.task_id, c.field, c.before, c.after)
+        out.append(changes)
+    return out
 
 
 def raci_matrix(a: ImplementationPlan) -> tuple[list[str], dict[str, dict[str, str]]]:

@@ -119,7 +119,7 @@ def write_cycle_reports(
     for stage in present:
         ref, artifact = artifacts[stage]
         workbooks[stage] = out_dir / f"{stage.value}.xlsx"
-        book = build_workbook(artifact, locale=locale, programme=programme)
+        book = build_workbook(artifact, locale=locale, programme=programme, ref=ref)
         save_workbook(book, workbooks[stage])
         pages[stage] = out_dir / f"{stage.value}.html"
         page = render_page(

@@ -10,7 +10,7 @@ names the diagnosis version and maps each sheet to its problem's stable key.
 from __future__ import annotations
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -18,16 +18,21 @@ from improve.domain.artifacts import DiagnosisReport, Problem
 from improve.domain.base import ROOT_CAUSE_LABELS, ArtifactRef, Locale, RootCause
 from improve.domain.kpi import KPIS
 from improve.domain.review import MAX_WHYS, ProblemReview
+from improve.reports.cells import (
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    TITLE_FONT,
+    UNLOCKED,
+    write_cell,
+)
 from improve.reports.labels import dim_label
 from improve.reports.sections import Words
-from improve.reports.workbook import HEADER_FILL, HEADER_FONT, TITLE_FONT, write_cell
 
 FORMAT = "improve.root-cause-worksheet"
 WORKSHEET_NAME = "diagnose-worksheet.xlsx"  # beside the cycle's reports
 FORMAT_VERSION = 1
 META_SHEET = "_meta"
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-UNLOCKED = Protection(locked=False)
 
 # Where the answers live (column B of these rows); the reader uses the same constants.
 ROW_CATEGORY = 14

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from improve.domain.artifacts import (
     DiagnosisReport,
     ImplementationPlan,
@@ -15,7 +17,8 @@ from improve.domain.base import ArtifactRef
 from improve.domain.calendar import WorkCalendar
 from improve.domain.programme import Playbook, Programme, Strategy
 from improve.errors import StageError
-from improve.stages.schedule import Activity, schedule
+from improve.stages.plan_check import plan_overallocations
+from improve.stages.schedule import Activity, Booking, schedule
 
 
 def task_id(strategy: Strategy, task_key: str) -> str:
@@ -106,31 +109,45 @@ def design_plan(
     timing = schedule(activities, start=programme.cycle.plan_start, calendar=calendar)
     tasks: list[PlanTask] = []
     raci: list[RaciEntry] = []
-    for choice in strategies:
-        strategy = playbook.strategy(choice.key)
-        for t in strategy.tasks:
-            tid = task_id(strategy, t.key)
-            s = timing[tid]
-            tasks.append(
-                PlanTask(
-                    id=tid,
-                    strategy=strategy.key,
-                    name=t.name,
-                    role=t.role,
-                    department=programme.department_of_role(t.role).key,
-                    start=s.start,
-                    end=s.end,
-                    working_days=s.working_days,
-                    depends_on=tuple(task_id(strategy, d) for d in t.depends_on),
-                    resources=t.resources,
-                    acceptance=t.acceptance,
-                    critical=s.critical,
-                    slack_days=s.slack,
-                )
+    owners = _Owners(programme, calendar)
+    templates = {
+        task_id(playbook.strategy(c.key), t.key): (playbook.strategy(c.key), t)
+        for c in strategies
+        for t in playbook.strategy(c.key).tasks
+    }
+    # owners are given in start order, each task to its role's least-booked person
+    for tid in sorted(templates, key=lambda k: (timing[k].start, k)):
+        strategy, t = templates[tid]
+        s = timing[tid]
+        last = max(strategy.tasks, key=lambda x: (timing[task_id(strategy, x.key)].end, x.key))
+        tasks.append(
+            PlanTask(
+                id=tid,
+                strategy=strategy.key,
+                name=t.name,
+                role=t.role,
+                department=programme.department_of_role(t.role).key,
+                start=s.start,
+                end=s.end,
+                working_days=s.working_days,
+                depends_on=tuple(task_id(strategy, d) for d in t.depends_on),
+                lag_days=t.lag_days,
+                resources=t.resources,
+                acceptance=t.acceptance,
+                owner=owners.assign(tid, t.role, s.start, s.end, t.load),
+                load=t.load,
+                critical=s.critical,
+                slack_days=s.slack,
+                milestone=last.key == t.key,
             )
-            raci.extend(
-                _raci(strategy, t.role, t.consulted, accountable[strategy.key], programme, tid)
-            )
+        )
+    order = {tid: i for i, tid in enumerate(templates)}
+    tasks.sort(key=lambda x: order[x.id])
+    for task in tasks:
+        strategy, t = templates[task.id]
+        raci.extend(
+            _raci(strategy, t.role, t.consulted, accountable[strategy.key], programme, task.id)
+        )
     start = min(t.start for t in tasks)
     end = max(t.end for t in tasks)
     if end > programme.cycle.deadline:
@@ -149,4 +166,24 @@ def design_plan(
         tasks=tuple(tasks),
         raci=tuple(raci),
         days_off=days_off,
+        overallocations=plan_overallocations(tasks, programme=programme, calendar=calendar),
     )
+
+
+class _Owners:
+    """Hands each task to the person filling its role who is least booked over its dates."""
+
+    def __init__(self, programme: Programme, calendar: WorkCalendar) -> None:
+        self.programme, self.calendar = programme, calendar
+        self.booked: list[Booking] = []
+
+    def assign(self, tid: str, role: str, start: date, end: date, load: float) -> str:
+        candidates = self.programme.department_of_role(role).owners_for(role)
+
+        def busy(name: str) -> float:
+            overlapping = [b for b in self.booked if b.owner == name and b.start <= end]
+            return sum(b.load for b in overlapping if b.end >= start)
+
+        person = min(candidates, key=lambda p: busy(p.name) / p.capacity)
+        self.booked.append(Booking(tid, person.name, start, end, load))
+        return person.name

@@ -285,6 +285,7 @@ def diagnose(
         data_fingerprint=facts.fingerprint,
         baseline=baseline,
         drivers=drivers,
+        departments=facts.departments,
         explanations=explanations,
         problems=problems,
         voice=customer_voice(facts.voice, problems) if facts.voice else None,

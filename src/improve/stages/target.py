@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
 from datetime import date
 
 from improve.domain.artifacts import (
     DiagnosisReport,
     KpiBaseline,
-    Segment,
     SmartCheck,
-    SubTarget,
     Target,
     TargetList,
 )
@@ -19,6 +16,7 @@ from improve.domain.base import ArtifactRef, Dimension, Direction, Text
 from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.errors import StageError
+from improve.stages.cascade import DepartmentValue, cascade, decimals
 
 MAX_RELATIVE_CHANGE = 0.6  # a target moving a KPI by more than 60% in one cycle is not achievable
 RESTORE_SHARE = 1.0  # a deteriorated KPI without a missed benchmark: back to its early level
@@ -39,7 +37,7 @@ _OBJECTIVES = {
 
 
 def _round(kpi_name: str, value: float) -> float:
-    return round(value, 3) if KPIS[kpi_name].is_rate else round(value, 1)
+    return round(value, decimals(kpi_name))
 
 
 def best_decile(kpi_name: str, row: KpiBaseline) -> float | None:
@@ -79,18 +77,23 @@ def smart_check(target: Target, *, plan_start: date, evidence_backed: bool) -> S
         if target.direction == Direction.LOWER
         else target.target > target.best_decile
     )
-    achievable = change <= MAX_RELATIVE_CHANGE and not (
-        beyond_history and "justified" not in target.rule.en
-    )
-    if not achievable:
+    if change > MAX_RELATIVE_CHANGE:
         failures.append(
             Text(
-                zh=f"A：变动 {change:.0%} 超出可实现范围（≤{MAX_RELATIVE_CHANGE:.0%}，"
-                "且不超过自身历史最佳 10%）",
-                en=f"A: a {change:.0%} change is beyond reach (at most {MAX_RELATIVE_CHANGE:.0%}, "
-                "and within the programme's own best decile unless justified)",
+                zh=f"A：变动 {change:.0%} 超出一个周期可实现的范围（≤{MAX_RELATIVE_CHANGE:.0%}）",
+                en=f"A: a {change:.0%} change is beyond one cycle's reach "
+                f"(at most {MAX_RELATIVE_CHANGE:.0%})",
             )
         )
+    if beyond_history and not target.justification:
+        failures.append(
+            Text(
+                zh=f"A：超出自身历史最佳 10%（{target.best_decile:g}），须写明依据",
+                en=f"A: beyond the programme's own best decile ({target.best_decile:g}); "
+                "write a justification",
+            )
+        )
+    achievable = change <= MAX_RELATIVE_CHANGE and not (beyond_history and not target.justification)
     relevant = evidence_backed and bool(target.objective.zh)
     if not relevant:
         failures.append(
@@ -123,8 +126,9 @@ def smart_check(target: Target, *, plan_start: date, evidence_backed: bool) -> S
 
 def propose_value(
     kpi_name: str, row: KpiBaseline, gap_closure: float, decile: float | None
-) -> tuple[float, Text]:
-    """A target value and the rule that set it."""
+) -> tuple[float, Text, str | None]:
+    """A target value, the rule that set it and, beyond the programme's own best decile,
+    the justification (the published benchmark); without one the value is capped there."""
     assert row.value is not None
     lower = KPIS[kpi_name].direction == Direction.LOWER
     if row.benchmark is not None and row.gap is not None and row.gap > 0:
@@ -143,106 +147,105 @@ def propose_value(
         raise StageError(f"KPI {kpi_name}: no benchmark gap and no trend to set a target from")
     beyond = decile is not None and ((lower and value < decile) or (not lower and value > decile))
     if beyond and row.benchmark_source:
-        rule = Text(
-            zh=rule.zh + f"；超出自身历史最佳 10%，依据：{row.benchmark_source}",
-            en=rule.en + f"; beyond the programme's own best decile, justified by the "
-            f"published benchmark ({row.benchmark_source})",
-        )
-    elif beyond and decile is not None:
+        return _round(kpi_name, value), rule, f"published benchmark: {row.benchmark_source}"
+    if beyond and decile is not None:
         value = decile
         rule = Text(
             zh=rule.zh + "；以自身历史最佳 10% 为上限",
             en=rule.en + ", capped at the programme's own best decile",
         )
-    return _round(kpi_name, value), rule
+    return _round(kpi_name, value), rule, None
 
 
-def sub_targets(
-    kpi_name: str, baseline: float, target: float, segments: Sequence[Segment], programme: Programme
-) -> tuple[SubTarget, ...]:
-    """Department sub-targets: every department scaled by the same factor, so that the
-    weighted sum of sub-targets equals the overall target (for rates, the distance to 100%
-    is scaled when higher is better)."""
-    teams = [s for s in segments if s.dimension == "team" and s.kpi_value is not None]
-    by_dept: dict[str, list[Segment]] = {}
-    for seg in teams:
-        dept = programme.department_of_team(seg.value)
-        if dept is not None:
-            by_dept.setdefault(dept.key, []).append(seg)
-    total = sum(s.weight for group in by_dept.values() for s in group)
-    if not total:
-        return ()
-    complement = KPIS[kpi_name].is_rate and KPIS[kpi_name].direction == Direction.HIGHER
+def department_values(kpi_name: str, diagnosis: DiagnosisReport) -> list[DepartmentValue]:
+    """Each department's baseline value of the KPI with its weight, from the diagnosis."""
     out = []
-    for dept_key, group in sorted(by_dept.items()):
-        weight = sum(s.weight for s in group)
-        if not weight:
-            continue
-        base = sum(s.weight * (s.kpi_value or 0.0) for s in group) / weight
-        if complement:
-            factor = (1 - target) / (1 - baseline) if baseline < 1 else 1.0
-            value = 1 - (1 - base) * factor
-        else:
-            value = base * (target / baseline) if baseline else base
-        out.append(
-            SubTarget(
-                department=dept_key,
-                baseline=_round(kpi_name, base),
-                target=_round(kpi_name, value),
-                volume_share=round(weight / total, 4),
-            )
-        )
-    return tuple(out)
+    for d in diagnosis.departments:
+        value = d.kpis.get(kpi_name)
+        if value is not None:
+            out.append(DepartmentValue(d.department, value, d.weights.get(kpi_name, 0)))
+    return out
 
 
 def set_targets(
     diagnosis: DiagnosisReport, *, source: ArtifactRef, programme: Programme
 ) -> TargetList:
-    """Build the 服务提升目标清单: one SMART target per KPI of the prioritised problems."""
+    """Build the 服务提升目标清单: one SMART target per KPI of the prioritised problems (the
+    value the programme sets in `cycle.targets`, else the proposed one), each cascaded to
+    the departments."""
     cycle = programme.cycle
     chosen = [p for p in diagnosis.problems if p.priority <= cycle.max_problems]
-    if not chosen:
+    settings = {t.kpi: t for t in cycle.targets}
+    if not chosen and not settings:
         raise StageError(
             f"diagnosis {source.artifact_id} v{source.version} found no problem to set a target "
-            "for; check the benchmarks in the programme definition"
+            "for; check the benchmarks in the programme definition, or set targets in "
+            "cycle.targets"
         )
     by_kpi: dict[str, list[str]] = {}
     for problem in chosen:
         by_kpi.setdefault(problem.kpi, []).append(problem.id)
+    for kpi_name in settings:
+        by_kpi.setdefault(kpi_name, [])
     targets: list[Target] = []
     for kpi_name, problem_ids in by_kpi.items():
         spec, row = KPIS[kpi_name], diagnosis.kpi_baseline(kpi_name)
         if row.value is None or spec.direction is None or spec.dimension is None:
+            if kpi_name in settings:
+                raise StageError(
+                    f"cycle.targets sets {kpi_name}, which has no baseline value in diagnosis "
+                    f"{source.artifact_id} (no data for it); remove it or add the data"
+                )
             continue
         decile = best_decile(kpi_name, row)
-        value, rule = propose_value(kpi_name, row, cycle.gap_closure, decile)
         baseline = _round(kpi_name, row.value)
-        if value == baseline:
-            continue
-        draft = Target(
-            id=f"T{len(targets) + 1}",
-            kpi=kpi_name,
-            dimension=spec.dimension,
-            direction=spec.direction,
-            unit=spec.unit,
-            baseline=baseline,
-            target=value,
-            benchmark=row.benchmark,
-            best_decile=None if decile is None else _round(kpi_name, decile),
-            deadline=cycle.deadline,
-            owner_department=programme.department_of_kpi(kpi_name).key,
-            problem_ids=tuple(problem_ids),
-            objective=_OBJECTIVES[spec.dimension],
-            rule=rule,
-            smart=SmartCheck(
-                specific=True, measurable=True, achievable=True, relevant=True, time_bound=True
-            ),
-            sub_targets=sub_targets(
-                kpi_name, row.value, value, diagnosis.drivers.get(kpi_name, ()), programme
-            ),
+        setting = settings.get(kpi_name)
+        if setting is not None:
+            value, justification = setting.target, setting.justification
+            rule = Text(zh="由项目负责人设定", en="set by the programme owner")
+            if value == baseline:
+                raise StageError(
+                    f"cycle.targets sets {kpi_name} to {value}, its baseline: achievement "
+                    "would divide by zero; set a value that improves on the baseline"
+                )
+        else:
+            value, rule, justification = propose_value(kpi_name, row, cycle.gap_closure, decile)
+            if value == baseline:
+                continue
+        try:
+            draft = Target(
+                id=f"T{len(targets) + 1}",
+                kpi=kpi_name,
+                dimension=spec.dimension,
+                direction=spec.direction,
+                unit=spec.unit,
+                baseline=baseline,
+                target=value,
+                benchmark=row.benchmark,
+                best_decile=None if decile is None else _round(kpi_name, decile),
+                deadline=setting.deadline if setting and setting.deadline else cycle.deadline,
+                owner_department=programme.department_of_kpi(kpi_name).key,
+                problem_ids=tuple(problem_ids),
+                objective=_OBJECTIVES[spec.dimension],
+                rule=rule,
+                justification=justification,
+                smart=SmartCheck(
+                    specific=True, measurable=True, achievable=True, relevant=True, time_bound=True
+                ),
+            )
+        except ValueError as exc:
+            raise StageError(f"cycle.targets, {kpi_name}: {exc}; fix the value") from None
+        split = cascade(kpi_name, row.value, value, department_values(kpi_name, diagnosis))
+        check = smart_check(draft, plan_start=cycle.plan_start, evidence_backed=bool(problem_ids))
+        targets.append(
+            draft.model_copy(
+                update={
+                    "smart": check,
+                    "sub_targets": split[0] if split else (),
+                    "cascade": split[1] if split else None,
+                }
+            )
         )
-        check = smart_check(draft, plan_start=cycle.plan_start, evidence_backed=True)
-        targets.append(draft.model_copy(update={"smart": check}))
     if not targets:
         raise StageError(f"no target could be set from diagnosis {source.artifact_id}")
     return TargetList(

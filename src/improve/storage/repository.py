@@ -261,11 +261,7 @@ def save_artifact(
     stage = _stage_of(artifact)
     artifact_id = artifact_id_for(programme_key, cycle_key, stage)
     digest = content_hash(artifact)
-    same = session.scalar(
-        select(ArtifactVersionRow).where(
-            ArtifactVersionRow.artifact_id == artifact_id, ArtifactVersionRow.content_hash == digest
-        )
-    )
+    same = _same_content(session, artifact_id, digest)
     if same is not None:
         return _stored(same), False
     cycle_id = ensure_cycle(session=session, programme_key=programme_key, cycle_key=cycle_key)
@@ -299,6 +295,21 @@ def save_artifact(
         hash_after=digest,
     )
     return _stored(row), True
+
+
+def _same_content(session: Session, artifact_id: str, digest: str) -> ArtifactVersionRow | None:
+    return session.scalar(
+        select(ArtifactVersionRow).where(
+            ArtifactVersionRow.artifact_id == artifact_id, ArtifactVersionRow.content_hash == digest
+        )
+    )
+
+
+def find_artifact(*, session: Session, artifact: Artifact) -> StoredArtifact | None:
+    """The stored version with exactly this content, if any."""
+    artifact_id = artifact_id_for(artifact.programme, artifact.cycle, _stage_of(artifact))
+    row = _same_content(session, artifact_id, content_hash(artifact))
+    return None if row is None else _stored(row)
 
 
 def latest_artifact(

@@ -47,7 +47,9 @@ def test_writes_every_file_and_an_index(
     assert "尚未生成" not in index
     design = (out / "design.html").read_text(encoding="utf-8")
     assert "demo/2026-H1/design v2" in design and "已批准" in design
-    assert load_workbook(out / "design.xlsx").sheetnames == ["策略", "任务", "甘特图", "责任矩阵"]
+    design_book = load_workbook(out / "design.xlsx")
+    assert design_book.sheetnames == ["策略", "任务", "甘特图", "责任矩阵", "_meta"]
+    assert design_book["_meta"].sheet_state == "hidden"
 
 
 def test_a_cycle_in_progress_links_only_what_exists(

@@ -48,8 +48,8 @@ SHEETS: dict[Stage, dict[str, list[str]]] = {
         "en": ["Targets", "Department sub-targets"],
     },
     Stage.DESIGN: {
-        "zh-CN": ["策略", "任务", "甘特图", "责任矩阵"],
-        "en": ["Strategies", "Tasks", "Gantt", "RACI"],
+        "zh-CN": ["策略", "任务", "甘特图", "责任矩阵", "_meta"],
+        "en": ["Strategies", "Tasks", "Gantt", "RACI", "_meta"],
     },
     Stage.EXECUTE: {
         "zh-CN": ["执行进度", "KPI 轨迹", "试点效果评估"],
@@ -104,12 +104,15 @@ def test_every_sheet_has_title_bold_headers_and_frozen_panes(
     book = _saved(build_workbook(artifacts[stage], locale=locale, programme=programme), tmp_path)
     assert book.sheetnames == SHEETS[stage][locale]
     for ws in book.worksheets:
+        if ws.sheet_state == "hidden":
+            assert ws.title == "_meta"
+            continue
         assert ws["A1"].value == ARTIFACT_TITLES[stage].get(locale)
         assert ws["A1"].font.b
         assert programme.name.get(locale) in ws["A2"].value
         header = ws["A4"]
         assert header.font.b and header.fill.fgColor.rgb.endswith("1F4E79")
-        expected = "F5" if ws.title in ("甘特图", "Gantt") else "A5"
+        expected = "J5" if ws.title in ("甘特图", "Gantt") else "A5"
         assert ws.freeze_panes == expected
         assert ws.max_row > 4, f"{ws.title} has no rows"
         assert ws.column_dimensions["A"].width >= 8
@@ -179,22 +182,30 @@ def test_gantt_draws_a_bar_per_task_critical_in_red_with_milestones(
 ) -> None:
     plan = artifacts[Stage.DESIGN]
     ws = build_workbook(plan, locale="en")["Gantt"]
-    assert _headers(ws)[:5] == ["Task ID", "Task", "Start", "End", "Depends on"]
-    assert ws.cell(4, 6).number_format == "mm-dd"
+    assert _headers(ws)[:9] == [
+        "Task ID", "Task", "Owner", "Department", "Start", "End", "Depends on", "Critical", "Slack",
+    ]  # fmt: skip
+    assert ws.cell(4, 10).number_format == "mm-dd"
     colours: dict[str, set[str]] = {}
     milestones = set()
     for row in ws.iter_rows(min_row=5, max_row=9):
         task_id = row[0].value
-        colours[task_id] = {c.fill.fgColor.rgb[-6:] for c in row[5:] if c.fill.fill_type}
-        milestones |= {task_id for c in row[5:] if c.value == "◆"}
+        colours[task_id] = {c.fill.fgColor.rgb[-6:] for c in row[9:] if c.fill.fill_type}
+        milestones |= {task_id for c in row[9:] if c.value == "◆"}
     assert colours["smart-service/research"] == {"C00000"}
     assert colours["skills-training/course"] == {"5B9BD5"}
     assert all(colours.values()), "every task has a bar"
     assert milestones == {"smart-service/launch", "skills-training/course"}
     # the four-week course fills four week columns (Mon 12 Jan - Fri 6 Feb)
     course = next(r for r in ws.iter_rows(min_row=5, max_row=9) if r[0].value.startswith("sk"))
-    assert sum(1 for c in course[5:] if c.fill.fill_type) == 4
-    assert ws.cell(6, 5).value == "smart-service/research"
+    assert sum(1 for c in course[9:] if c.fill.fill_type) == 4
+    assert ws.cell(6, 7).value == "smart-service/research"
+    # owner, start and end are the editable (unlocked, yellow) cells of a protected sheet
+    assert ws.protection.sheet
+    editable = {
+        c.column for r in ws.iter_rows(min_row=5, max_row=9) for c in r if not c.protection.locked
+    }
+    assert editable == {3, 5, 6}
 
 
 def test_raci_has_a_drop_down_on_every_matrix_cell(

@@ -57,6 +57,7 @@ def test_progress_statuses(calendar: WorkCalendar) -> None:
         working_days=10,
         resources=Text(zh="-", en="-"),
         acceptance=Text(zh="-", en="-"),
+        owner="李娜",
         critical=True,
         slack_days=0,
     )

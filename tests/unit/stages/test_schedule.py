@@ -47,3 +47,9 @@ def test_a_dependency_cycle_is_an_error() -> None:
             start=date(2026, 3, 2),
             calendar=WorkCalendar(),
         )
+
+
+def test_a_programme_day_off_wins_over_a_make_up_working_day() -> None:
+    cal = china_calendar([2026], extra_days_off=[date(2026, 2, 14)])
+    assert not cal.is_working_day(date(2026, 2, 14))  # the office stays shut that Saturday
+    assert cal.next_working_day(date(2026, 2, 14)) == date(2026, 2, 24)  # after Spring Festival
