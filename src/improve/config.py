@@ -112,6 +112,9 @@ def load_playbook(programme: Programme | None = None, base_dir: Path | None = No
     extension = validate_file(PlaybookExtension, read_yaml(path), path)
     try:
         return default.extended(extension)
+    except ValidationError as exc:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ConfigError(f"{path}: {reasons}; fix the programme's playbook") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}; fix the programme's playbook") from None
 

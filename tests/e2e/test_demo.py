@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.conftest import require_binary
 
 STAGES = ("diagnose", "target", "design", "execute", "evaluate", "optimise")
+DESIGN_DEPENDENCIES = 11  # the sample plan: four strategies' task chains
 pytestmark = pytest.mark.slow
 
 
@@ -113,6 +114,10 @@ def test_every_page_renders_offline_without_console_errors(demo_reports: Path) -
             if path.stem in ("diagnose", "design", "execute", "evaluate"):
                 charts = page.eval_on_selector_all(".js-plotly-plot .main-svg", "e => e.length")
                 assert charts > 0, f"{path.name}: no plotly chart rendered"
+            if path.stem == "design":
+                # an arrow per dependency of the plan, from predecessor to successor
+                arrows = page.eval_on_selector_all("#gantt .annotation-arrow-g", "e => e.length")
+                assert arrows == DESIGN_DEPENDENCIES, arrows
             page.close()
         browser.close()
     assert blocked == []

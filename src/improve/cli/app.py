@@ -658,7 +658,9 @@ class _ShowByDefault(TyperGroup):
 
 plan = typer.Typer(
     cls=_ShowByDefault,
-    help="The implementation plan: show it, write its workbook, import it edited.",
+    help="The implementation plan. `improve plan CONFIG [--json] [--out FILE]` shows it and "
+    "writes its workbook (the same as `plan show`); `improve plan import FILE` stores the "
+    "workbook edited.",
     no_args_is_help=True,
 )
 app.add_typer(plan, name="plan")
@@ -757,7 +759,10 @@ def _plan_json(stored: Any) -> dict[str, Any]:
 @handles_errors
 def plan_import(
     file: Annotated[Path, typer.Argument(help="The edited plan workbook (.xlsx).")],
-    config: Annotated[Path, typer.Option(help="Programme definition (YAML).")],
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Programme definition (default: as stored with the plan)."),
+    ] = None,
     as_: Annotated[
         str | None, typer.Option("--as", help="Who imports it (default: the owner).")
     ] = None,
@@ -766,10 +771,14 @@ def plan_import(
     """Validate an edited plan workbook (dependencies, days off, owners and their capacity,
     RACI: every error located, nothing stored on one), store it as the next plan version
     and show what changed."""
+    from improve.data.planbook import read_plan_workbook
     from improve.orchestration.context import RunContext
     from improve.orchestration.pipeline import import_plan
 
-    ctx = RunContext.load(config)
+    if config is not None:
+        ctx = RunContext.load(config)
+    else:
+        ctx = RunContext.from_store(read_plan_workbook(file).plan_id.split("/")[0])
     try:
         result = import_plan(ctx, file, actor=as_ or ctx.programme.owner)
     finally:

@@ -16,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from improve.data.located import Located, refuse
 from improve.data.readers import open_xlsx
 from improve.domain.artifacts import RaciLetter
+from improve.domain.plan_edit import PlanEdits, PlanIssue, TaskEdit
 from improve.errors import InputDataError
 from improve.reports.planbook import (
     COL_END,
@@ -26,8 +27,6 @@ from improve.reports.planbook import (
     FORMAT,
     META_SHEET,
 )
-from improve.stages.plan_check import PlanIssue
-from improve.stages.revise import PlanEdits, TaskEdit
 
 MAX_PLAN_BYTES = 20 << 20
 MAX_ROWS = 5_000

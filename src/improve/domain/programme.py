@@ -380,7 +380,7 @@ class Playbook(Model):
     def _covers_categories(self) -> Playbook:
         missing = set(RootCause) - {s.category for s in self.strategies}
         if missing:
-            raise ValueError(f"playbook has no strategy for {sorted(missing)}")
+            raise ValueError(f"playbook has no strategy for {sorted(m.value for m in missing)}")
         keys = [s.key for s in self.strategies]
         if len(keys) != len(set(keys)):
             raise ValueError(f"playbook strategy keys repeat: {keys}")

@@ -55,6 +55,31 @@ class RunContext:
             rules=load_rules(programme, path.parent),
         )
 
+    @classmethod
+    def from_store(cls, programme_key: str, *, settings: Settings | None = None) -> RunContext:
+        """The programme as its last run stored it, for commands that import into stored
+        artifacts without its file (`improve plan import FILE`). Its playbook and rules are
+        the embedded defaults: run no stage with it."""
+        from improve.storage import repository as repo
+
+        settings = settings or load_settings()
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            migrate(engine)
+            with session_factory(engine)() as session:
+                programme = repo.get_programme(session=session, key=programme_key)
+        finally:
+            engine.dispose()
+        return cls(
+            config_path=Path("CONFIG"),
+            data_root=Path.cwd(),
+            settings=settings,
+            locale=programme.locale,
+            programme=programme,
+            playbook=load_playbook(),
+            rules=load_rules(),
+        )
+
     @cached_property
     def engine(self) -> Engine:
         """The migrated database engine."""

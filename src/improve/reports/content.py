@@ -575,8 +575,15 @@ def plan_sections(a: ImplementationPlan, w: Words, programme: Programme | None) 
             [w("任务", "Task"), w("字段", "Field"), w("修改前", "Before"), w("修改后", "After")],
             ["text"] * 4,
         )
+        fields = {
+            "start": w("开始", "start"),
+            "end": w("结束", "end"),
+            "owner": w("负责人", "owner"),
+        }
         for c in a.changes:
-            changes.add(c.task_id, c.field, c.before, c.after)
+            dept = c.field.removeprefix("raci:")
+            field = fields.get(c.field) or f"RACI · {depts.get(dept, dept)}"
+            changes.add(c.task_id, field, c.before, c.after)
         out.append(changes)
     return out
 

@@ -6,8 +6,8 @@ is the target; for a percentile (median, P90) every department gets a sub-target
 better than the target: when at least half (90%) of every department's tickets are within
 its sub-target, at least half (90%) of all tickets are within the target (interpolating
 between neighbouring tickets, as quantile_cont does, can move the pooled P90 by less than
-the gap between two tickets); a count (backlog) is the sum of the departments'. Values are rounded towards the better side, so rounding never
-breaks the guarantee.
+the gap between two tickets); a count (backlog) is the sum of the departments'. Values are
+rounded towards the better side, so rounding never breaks the guarantee.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ RULES: dict[str, CascadeRule] = {
 }
 # Upper bounds of higher-is-better KPIs: their distance to the bound is what is scaled.
 UPPER: dict[str, float] = {"csat_mean": 5.0, "nps": 100.0}
-DECIMALS: dict[str, int] = {"backlog_end": 0, "volume": 0}
+DECIMALS: dict[str, int] = {"backlog_end": 0, "volume": 0, "csat_mean": 2}
 
 
 @dataclass(frozen=True)

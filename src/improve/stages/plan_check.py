@@ -6,27 +6,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
 from improve.domain.artifacts import Overallocation, PlanTask, RaciEntry
 from improve.domain.calendar import WorkCalendar
+from improve.domain.plan_edit import PlanIssue
 from improve.domain.programme import Programme
 from improve.stages.schedule import Booking, earliest_start, overallocations
-
-IssueKind = Literal["dependency", "day_off", "dates", "owner", "raci", "overallocation"]
-
-
-@dataclass(frozen=True)
-class PlanIssue:
-    """One broken rule: the task, the field it sits in (start, end, owner or raci:<dept>)
-    and what to change."""
-
-    kind: IssueKind
-    task_id: str
-    field: str
-    message: str
 
 
 def check_plan(

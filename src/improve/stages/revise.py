@@ -3,39 +3,18 @@ version: every rule checked, the float and the critical path recomputed, the dif
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
-
 from improve.domain.artifacts import (
     ImplementationPlan,
     PlanChange,
     PlanTask,
     RaciEntry,
-    RaciLetter,
 )
 from improve.domain.calendar import WorkCalendar
+from improve.domain.plan_edit import PlanEdits, PlanIssue, TaskEdit
 from improve.domain.programme import Programme
 from improve.errors import StageError
-from improve.stages.plan_check import PlanIssue, check_plan, plan_overallocations
+from improve.stages.plan_check import check_plan, plan_overallocations
 from improve.stages.schedule import Activity, analyse
-
-
-@dataclass(frozen=True)
-class TaskEdit:
-    """A task's row as the stakeholders left it."""
-
-    start: date
-    end: date
-    owner: str
-
-
-@dataclass(frozen=True)
-class PlanEdits:
-    """Every task's row and RACI letters as read back from the plan workbook."""
-
-    tasks: Mapping[str, TaskEdit]
-    raci: Mapping[str, Mapping[str, tuple[RaciLetter, ...]]] = field(default_factory=dict)
 
 
 class PlanRejected(StageError):

@@ -44,8 +44,8 @@ SHEETS: dict[Stage, dict[str, list[str]]] = {
         ],
     },
     Stage.TARGET: {
-        "zh-CN": ["目标清单", "部门子目标"],
-        "en": ["Targets", "Department sub-targets"],
+        "zh-CN": ["目标清单", "部门子目标", "目标分解校验"],
+        "en": ["Targets", "Department sub-targets", "Cascade check"],
     },
     Stage.DESIGN: {
         "zh-CN": ["策略", "任务", "甘特图", "责任矩阵", "_meta"],

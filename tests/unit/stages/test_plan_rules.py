@@ -10,9 +10,10 @@ from tests.chain import Chain
 
 from improve.domain.artifacts import ImplementationPlan, PlanChange, PlanTask, RaciLetter
 from improve.domain.calendar import WorkCalendar
+from improve.domain.plan_edit import PlanEdits, PlanIssue, TaskEdit
 from improve.domain.programme import Programme
-from improve.stages.plan_check import PlanIssue, check_plan
-from improve.stages.revise import PlanEdits, PlanRejected, TaskEdit, revise_plan
+from improve.stages.plan_check import check_plan
+from improve.stages.revise import PlanRejected, revise_plan
 from improve.stages.schedule import Activity, analyse
 
 SPRING_FESTIVAL = date(2026, 2, 17)

@@ -6,11 +6,14 @@ from datetime import date
 
 import pytest
 from tests.chain import Chain
+from tests.samples import ref_of
 
 from improve.domain.artifacts import SmartCheck, Target
 from improve.domain.base import Dimension, Text
 from improve.domain.kpi import KPIS
-from improve.stages.target import smart_check
+from improve.domain.programme import Programme, TargetSetting
+from improve.errors import StageError
+from improve.stages.target import best_decile, set_targets, smart_check
 
 _OK = SmartCheck(specific=True, measurable=True, achievable=True, relevant=True, time_bound=True)
 
@@ -107,3 +110,62 @@ def test_sub_targets_add_up_to_the_overall_target(chain: Chain) -> None:
             weighted = sum(s.target * s.volume_share for s in t.sub_targets)
             assert weighted == pytest.approx(t.target, abs=0.002), t.kpi
             assert all((s.target - s.baseline) * (t.target - t.baseline) > 0 for s in t.sub_targets)
+
+
+def _with_settings(programme: Programme, *settings: TargetSetting) -> Programme:
+    cycle = programme.cycle.model_copy(update={"targets": settings})
+    return programme.model_copy(update={"cycle": cycle})
+
+
+def test_a_target_set_by_the_owner_replaces_the_proposal(
+    chain: Chain, programme: Programme
+) -> None:
+    fcr = next(t for t in chain.targets.targets if t.kpi == "fcr_rate")
+    p = _with_settings(programme, TargetSetting(kpi="fcr_rate", target=0.60))
+    targets = set_targets(chain.diagnosis, source=ref_of(chain.diagnosis), programme=p)
+    mine = next(t for t in targets.targets if t.kpi == "fcr_rate")
+    assert mine.target == 0.60 and mine.rule.en == "set by the programme owner"
+    assert mine.problem_ids == fcr.problem_ids and mine.smart.passed
+    assert mine.cascade is not None and mine.cascade.holds
+
+
+def test_beyond_the_best_decile_needs_a_written_justification(
+    chain: Chain, programme: Programme
+) -> None:
+    row = chain.diagnosis.kpi_baseline("reopen_rate")
+    decile = best_decile("reopen_rate", row)
+    assert decile is not None
+    value = round(decile - 0.01, 3)
+    bare = _with_settings(programme, TargetSetting(kpi="reopen_rate", target=value))
+    targets = set_targets(chain.diagnosis, source=ref_of(chain.diagnosis), programme=bare)
+    t = next(t for t in targets.targets if t.kpi == "reopen_rate")
+    assert not t.smart.achievable
+    assert any("best decile" in f.en and "justification" in f.en for f in t.smart.failures)
+    argued = _with_settings(
+        programme,
+        TargetSetting(kpi="reopen_rate", target=value, justification="new release fixes bug X"),
+    )
+    targets = set_targets(chain.diagnosis, source=ref_of(chain.diagnosis), programme=argued)
+    t = next(t for t in targets.targets if t.kpi == "reopen_rate")
+    assert t.smart.passed and t.justification == "new release fixes bug X"
+
+
+def test_a_target_equal_to_its_baseline_is_refused_at_target_setting(
+    chain: Chain, programme: Programme
+) -> None:
+    baseline = next(t for t in chain.targets.targets if t.kpi == "fcr_rate").baseline
+    p = _with_settings(programme, TargetSetting(kpi="fcr_rate", target=baseline))
+    with pytest.raises(StageError, match="achievement would divide by zero"):
+        set_targets(chain.diagnosis, source=ref_of(chain.diagnosis), programme=p)
+
+
+def test_a_target_no_problem_asks_for_fails_s_and_r(chain: Chain, programme: Programme) -> None:
+    row = chain.diagnosis.kpi_baseline("csat_mean")
+    decile = best_decile("csat_mean", row)
+    assert row.value is not None and decile is not None and decile > row.value
+    within = round((row.value + decile) / 2, 2)  # better than now, within its own history
+    p = _with_settings(programme, TargetSetting(kpi="csat_mean", target=within))
+    targets = set_targets(chain.diagnosis, source=ref_of(chain.diagnosis), programme=p)
+    t = next(t for t in targets.targets if t.kpi == "csat_mean")
+    assert not t.smart.specific and not t.smart.relevant
+    assert [f.en[0] for f in t.smart.failures] == ["S", "R"]
