@@ -13,7 +13,6 @@ import pytest
 from tests.e2e.conftest import require_binary
 
 STAGES = ("diagnose", "target", "design", "execute", "evaluate", "optimise")
-DESIGN_DEPENDENCIES = 11  # the sample plan: four strategies' task chains
 pytestmark = pytest.mark.slow
 
 
@@ -117,7 +116,18 @@ def test_every_page_renders_offline_without_console_errors(demo_reports: Path) -
             if path.stem == "design":
                 # an arrow per dependency of the plan, from predecessor to successor
                 arrows = page.eval_on_selector_all("#gantt .annotation-arrow-g", "e => e.length")
-                assert arrows == DESIGN_DEPENDENCIES, arrows
+                assert arrows == _dependencies(demo_reports / "design.xlsx") > 0
             page.close()
         browser.close()
     assert blocked == []
+
+
+def _dependencies(workbook: Path) -> int:
+    """How many predecessor links the plan workbook's Gantt sheet lists."""
+    from openpyxl import load_workbook
+
+    from improve.reports.planbook import COL_DEPENDS, FIRST_ROW
+
+    ws = load_workbook(workbook)["Gantt"]
+    cells = (ws.cell(r, COL_DEPENDS).value for r in range(FIRST_ROW, ws.max_row + 1))
+    return sum(len(str(v).split(", ")) for v in cells if v and "/" in str(v))
