@@ -81,7 +81,6 @@ def design_plan(
             if target.id not in tids:
                 tids.append(target.id)
     strategies: list[StrategyChoice] = []
-    activities: list[Activity] = []
     accountable: dict[str, str] = {}
     owner_of_target = {t.id: t.owner_department for t in targets.targets}
     for key, (pids, tids) in chosen.items():
@@ -97,24 +96,19 @@ def design_plan(
             )
         )
         accountable[key] = owner_of_target[tids[0]]
-        activities.extend(
-            Activity(
-                task_id(strategy, t.key),
-                t.duration_days,
-                tuple(task_id(strategy, d) for d in t.depends_on),
-                t.lag_days,
-            )
-            for t in strategy.tasks
-        )
+    templates = {
+        task_id(strategy, t.key): (strategy, t)
+        for strategy in (playbook.strategy(c.key) for c in strategies)
+        for t in strategy.tasks
+    }
+    activities = [
+        Activity(tid, t.duration_days, tuple(task_id(s, d) for d in t.depends_on), t.lag_days)
+        for tid, (s, t) in templates.items()
+    ]
     timing = schedule(activities, start=programme.cycle.plan_start, calendar=calendar)
     tasks: list[PlanTask] = []
     raci: list[RaciEntry] = []
     owners = _Owners(programme, calendar)
-    templates = {
-        task_id(playbook.strategy(c.key), t.key): (playbook.strategy(c.key), t)
-        for c in strategies
-        for t in playbook.strategy(c.key).tasks
-    }
     # owners are given in start order, each task to its role's least-booked person
     for tid in sorted(templates, key=lambda k: (timing[k].start, k)):
         strategy, t = templates[tid]

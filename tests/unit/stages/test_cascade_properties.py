@@ -36,6 +36,7 @@ QUANTILE = {
 BOUND = {"fcr_rate": 1.0, "csat_rate": 1.0, "csat_mean": 5.0}
 EPS = 1e-9
 
+Split = tuple[tuple[SubTarget, ...], Cascade] | None
 SETTINGS = settings(max_examples=200, deadline=None)
 
 
@@ -117,14 +118,22 @@ def _at_or_better(kpi_name: str, value: float, target: float) -> bool:
     return value <= target + tol if _lower(kpi_name) else value >= target - tol
 
 
-@SETTINGS
-@given(data=st.data(), kpi_name=st.sampled_from(WEIGHTED_MEAN))
-def test_weighted_mean_of_sub_targets_meets_the_target(data: st.DataObject, kpi_name: str) -> None:
+def _case(
+    data: st.DataObject, kpi_name: str
+) -> tuple[list[DepartmentValue], list[DepartmentValue], float, Split]:
+    """Random departments, those the KPI counts, an improving target and its cascade (the
+    baseline passed is the counted departments' own weighted mean)."""
     departments = data.draw(_departments(kpi_name))
     kept = [d for d in departments if d.weight > 0]
     baseline = _weighted_mean([d.value for d in kept], [d.weight for d in kept])
     target = data.draw(_improved(kpi_name, baseline))
-    result = cascade(kpi_name, baseline, target, departments)
+    return departments, kept, target, cascade(kpi_name, baseline, target, departments)
+
+
+@SETTINGS
+@given(data=st.data(), kpi_name=st.sampled_from(WEIGHTED_MEAN))
+def test_weighted_mean_of_sub_targets_meets_the_target(data: st.DataObject, kpi_name: str) -> None:
+    departments, kept, target, result = _case(data, kpi_name)
     _check_common(kpi_name, departments, result)
     assert result is not None
     subs, proof = result
@@ -146,11 +155,7 @@ def test_weighted_mean_of_sub_targets_meets_the_target(data: st.DataObject, kpi_
 def test_every_department_sub_target_is_at_or_better_than_the_target(
     data: st.DataObject, kpi_name: str
 ) -> None:
-    departments = data.draw(_departments(kpi_name))
-    kept = [d for d in departments if d.weight > 0]
-    baseline = _weighted_mean([d.value for d in kept], [d.weight for d in kept])
-    target = data.draw(_improved(kpi_name, baseline))
-    result = cascade(kpi_name, baseline, target, departments)
+    departments, _kept, target, result = _case(data, kpi_name)
     _check_common(kpi_name, departments, result)
     assert result is not None
     subs, proof = result
@@ -178,11 +183,7 @@ def _check_pooled(data: st.DataObject, kpi_name: str) -> None:
     """The real guarantee: tickets whose department percentiles meet their sub-targets,
     pooled, have a percentile at or better than the overall target."""
     q = QUANTILE[kpi_name]
-    departments = data.draw(_departments(kpi_name))
-    kept = [d for d in departments if d.weight > 0]
-    baseline = _weighted_mean([d.value for d in kept], [d.weight for d in kept])
-    target = data.draw(_improved(kpi_name, baseline))
-    result = cascade(kpi_name, baseline, target, departments)
+    departments, _kept, target, result = _case(data, kpi_name)
     assert result is not None
     subs, _ = result
     samples = [data.draw(_samples_meeting(s.target, q)) for s in subs]
@@ -210,11 +211,7 @@ def test_pooled_p90_share_meets_the_target_when_every_department_meets_its_own(
     department's tickets are within its sub-target, at least 90% of all tickets are within
     the target. The interpolated pooled P90 itself may overshoot, by less than the gap
     between two neighbouring tickets (a counterexample: [30] and [10, 32] against 30)."""
-    departments = data.draw(_departments(kpi_name))
-    kept = [d for d in departments if d.weight > 0]
-    baseline = _weighted_mean([d.value for d in kept], [d.weight for d in kept])
-    target = data.draw(_improved(kpi_name, baseline))
-    result = cascade(kpi_name, baseline, target, departments)
+    departments, _kept, target, result = _case(data, kpi_name)
     assert result is not None
     subs, _ = result
     samples = []
