@@ -183,7 +183,7 @@ def _check_pooled(data: st.DataObject, kpi_name: str) -> None:
     """The real guarantee: tickets whose department percentiles meet their sub-targets,
     pooled, have a percentile at or better than the overall target."""
     q = QUANTILE[kpi_name]
-    departments, _kept, target, result = _case(data, kpi_name)
+    _, _, target, result = _case(data, kpi_name)
     assert result is not None
     subs, _ = result
     samples = [data.draw(_samples_meeting(s.target, q)) for s in subs]
@@ -211,7 +211,7 @@ def test_pooled_p90_share_meets_the_target_when_every_department_meets_its_own(
     department's tickets are within its sub-target, at least 90% of all tickets are within
     the target. The interpolated pooled P90 itself may overshoot, by less than the gap
     between two neighbouring tickets (a counterexample: [30] and [10, 32] against 30)."""
-    departments, _kept, target, result = _case(data, kpi_name)
+    _, _, target, result = _case(data, kpi_name)
     assert result is not None
     subs, _ = result
     samples = []
