@@ -22,7 +22,7 @@ from improve.domain.artifacts import (
     TargetList,
 )
 from improve.domain.calendar import WorkCalendar
-from improve.domain.facts import WindowFacts
+from improve.domain.facts import ExecutionFacts, WindowFacts
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from improve.stages.design import design_plan
 from improve.stages.diagnose import diagnose
@@ -40,6 +40,7 @@ class Chain:
     targets: TargetList
     plan: ImplementationPlan
     execution: ExecutionReport
+    execution_facts: ExecutionFacts
     evaluation: EvaluationReport
     optimisation: OptimisationReport
 
@@ -67,17 +68,12 @@ def build_chain(
         playbook=playbook,
         calendar=calendar,
     )
-    pilot = programme.pilot
-    assert pilot is not None
     ef = execution_facts(
         sample_con,
         plan_start=programme.cycle.plan_start,
         as_of=date(2026, 6, 30),
         progress=load_progress_reports(sample_con),
-        pilot_kpi=pilot.kpi,
-        pilot_scope=pilot.scope,
-        pilot_start=pilot.start,
-        pilot_end=pilot.end,
+        pilots=programme.pilots,
     )
     execution = track_execution(
         plan,
@@ -107,4 +103,4 @@ def build_chain(
         programme=programme,
         playbook=playbook,
     )
-    return Chain(facts, diagnosis, targets, plan, execution, evaluation, optimisation)
+    return Chain(facts, diagnosis, targets, plan, execution, ef, evaluation, optimisation)

@@ -156,3 +156,17 @@ def test_the_root_cause_worksheet_round_trip(sample_root: Path, tmp_path: Path) 
     assert f"sheet {web}, cell B{ROW_WHY + 1} (why 2)" in bad.stderr
     status = json.loads(_improve("status", "--json", env=env).stdout)
     assert status[0]["stages"][0]["version"] == 2  # nothing new from the refused file
+
+
+def test_pilot_evaluate_json_per_kpi(runner: CliRunner, sample_root: Path) -> None:
+    config = str(demo_programme_path())
+    args = ["pilot", "evaluate", config, "--data-root", str(sample_root), "--json"]
+    result = runner.invoke(app, [*args, "--pilot", "east-assistant"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "roll_out"
+    for kpi in data["kpis"]:
+        assert {"effect", "ci_low", "ci_high", "p_value", "verdict", "power", "test"} <= set(kpi)
+        assert kpi["verdict"] == "roll_out" and kpi["p_value"] < 0.05
+    unknown = runner.invoke(app, [*args, "--pilot", "south"])
+    assert unknown.exit_code == 1 and "has no pilot 'south'" in unknown.output

@@ -809,6 +809,56 @@ def plan_import(
                       f"{escape(c['after'] or '—')}")  # fmt: skip
 
 
+pilot = typer.Typer(
+    help="Pilots (试点): evaluate one on the data as it stands.", no_args_is_help=True
+)
+app.add_typer(pilot, name="pilot")
+
+
+@pilot.command("evaluate")
+@handles_errors
+def pilot_evaluate(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    name: Annotated[str, typer.Option("--pilot", help="The pilot's key in the programme.")],
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Difference in differences of each of the pilot's KPIs against its control group, with
+    a bootstrap interval, the test that fits the metric, its power and a verdict: roll out,
+    extend or stop. Nothing is stored (the execute stage stores it)."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import evaluate_pilot_now
+
+    ctx = RunContext.load(config, data_root=data_root)
+    try:
+        with console.status(f"Evaluating pilot {name}..."):
+            evaluation = evaluate_pilot_now(ctx, name)
+    finally:
+        ctx.close()
+    if as_json:
+        _print_json(evaluation.model_dump(mode="json"))
+        return
+    name_, why = escape(evaluation.name.en), escape(evaluation.reason.en)
+    console.print(f"{name_}: [bold]{evaluation.verdict}[/bold] ({why})")
+    table = Table()
+    for col in ("KPI", "effect", "95% CI", "test", "p", "power", "verdict"):
+        table.add_column(col)
+    for r in evaluation.kpis:
+        table.add_row(
+            r.kpi,
+            "—" if r.effect is None else f"{r.effect:.3g}",
+            "—" if r.ci_low is None or r.ci_high is None else f"[{r.ci_low:.3g}, {r.ci_high:.3g}]",
+            r.test,
+            "—" if r.p_value is None else f"{r.p_value:.3g}",
+            "—" if r.power is None else f"{r.power:.0%}",
+            r.verdict,
+        )
+    console.print(table)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

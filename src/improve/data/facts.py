@@ -34,6 +34,8 @@ from improve.domain.facts import (
     WindowFacts,
 )
 from improve.domain.kpi import KPI_NAMES
+from improve.domain.programme import Pilot
+from improve.errors import InputDataError
 
 _FCR = (
     "reopens = 0 AND CASE WHEN agent_replies IS NOT NULL THEN agent_replies <= 1 "
@@ -355,52 +357,67 @@ def execution_facts(
     plan_start: date,
     as_of: date,
     progress: Sequence[ProgressReport],
-    pilot_kpi: str | None = None,
-    pilot_scope: Mapping[str, str] | None = None,
-    pilot_start: date | None = None,
-    pilot_end: date | None = None,
+    pilots: Sequence[Pilot] = (),
 ) -> ExecutionFacts:
-    """Monthly KPIs from the plan's start month to `as_of`, the reports and the pilot."""
+    """Monthly KPIs from the plan's start month to `as_of`, the reports and the pilots."""
     monthly = compute_kpis(con, grain="month", start=add_months(plan_start, 0), end=as_of)
-    pilot = None
-    if pilot_kpi and pilot_scope and pilot_start and pilot_end:
-        pilot = pilot_facts(con, kpi=pilot_kpi, scope=pilot_scope, start=pilot_start, end=pilot_end)
     return ExecutionFacts(
         as_of=as_of,
         monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
         progress=tuple(progress),
-        pilot=pilot,
+        pilots=tuple(f for p in pilots for f in pilot_facts(con, pilot=p, pilots=pilots)),
     )
 
 
-def pilot_facts(
-    con: duckdb.DuckDBPyConnection, *, kpi: str, scope: Mapping[str, str], start: date, end: date
-) -> PilotFacts:
-    """The pilot KPI's measure in and out of scope, over equally long windows before and
-    after the pilot's start."""
-    length = end - start
-    before = start - length
-    expr = MEASURES.get(kpi)
-    if expr is None:
-        raise ValueError(
-            f"pilot KPI {kpi!r} has no per-ticket measure; choose one of {', '.join(MEASURES)}"
+def control_condition(pilot: Pilot, pilots: Sequence[Pilot]) -> str:
+    """SQL condition selecting the pilot's control group: its matched segments, else every
+    ticket outside all the pilots' scopes."""
+    if pilot.control is not None:
+        return " AND ".join(
+            f'"{column}" IN ({", ".join(_sql_text(v) for v in values)})'
+            for column, values in sorted(pilot.control.items())
         )
-    in_scope = scope_condition(scope)
+    scopes = [p.scope for p in pilots if p.key != pilot.key] + [pilot.scope]
+    return " AND ".join(f"NOT coalesce({scope_condition(s)}, FALSE)" for s in scopes)
 
-    def stat(condition: str) -> MeasureStat:
-        row = records(
-            con,
-            f"SELECT count({expr}) AS n, avg({expr}) AS m, var_samp({expr}) AS v "
-            f"FROM ({ticket_view(con)}) WHERE {condition}",
-        )[0]
-        return MeasureStat(n=int(row["n"] or 0), mean=as_float(row["m"]), var=as_float(row["v"]))
 
-    return PilotFacts(
-        kpi=kpi,
-        pilot_before=stat(f"({in_scope}) AND {time_window('created_at', before, start)}"),
-        pilot_after=stat(f"({in_scope}) AND {time_window('created_at', start, end)}"),
-        control_before=stat(f"NOT ({in_scope}) AND {time_window('created_at', before, start)}"),
-        control_after=stat(f"NOT ({in_scope}) AND {time_window('created_at', start, end)}"),
+def pilot_facts(
+    con: duckdb.DuckDBPyConnection, *, pilot: Pilot, pilots: Sequence[Pilot] = ()
+) -> tuple[PilotFacts, ...]:
+    """Each pilot KPI's per-ticket measure in scope and in the control group, over the pilot
+    (start to end, both included) and an equally long window just before it."""
+    unknown = [k for k in pilot.kpis if k not in MEASURES]
+    if unknown:
+        raise InputDataError(
+            f"pilot {pilot.key}: KPI(s) {unknown} have no per-ticket measure to compare; "
+            f"judge the pilot on {', '.join(MEASURES)}"
+        )
+    after_end = pilot.end + timedelta(days=1)
+    before = pilot.start - (after_end - pilot.start)
+    in_scope = scope_condition(pilot.scope)
+    control = control_condition(pilot, pilots)
+    windows = {
+        "before": time_window("created_at", before, pilot.start),
+        "after": time_window("created_at", pilot.start, after_end),
+    }
+
+    def values(expr: str, group: str, window: str) -> tuple[float, ...]:
+        rows = con.execute(
+            f"SELECT CAST({expr} AS DOUBLE) FROM ({ticket_view(con)}) WHERE ({group}) AND "
+            f"{windows[window]} AND ({expr}) IS NOT NULL ORDER BY ticket_id"
+        ).fetchall()
+        return tuple(r[0] for r in rows)
+
+    return tuple(
+        PilotFacts(
+            pilot=pilot.key,
+            kpi=kpi_name,
+            pilot_before=values(MEASURES[kpi_name], in_scope, "before"),
+            pilot_after=values(MEASURES[kpi_name], in_scope, "after"),
+            control_before=values(MEASURES[kpi_name], control, "before"),
+            control_after=values(MEASURES[kpi_name], control, "after"),
+        )
+        for kpi_name in pilot.kpis
     )
 
 

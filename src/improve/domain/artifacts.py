@@ -413,27 +413,55 @@ class KpiTrajectory(Model):
     on_track: bool | None = Field(description="Latest month at or better than its path.")
 
 
-class PilotResult(Model):
-    """试点效果评估: the pilot scope against the rest, before and after (difference in
-    differences)."""
+PilotVerdict = Literal["roll_out", "extend", "stop"]
 
-    name: Text
-    strategy: str
+
+class PilotKpiResult(Model):
+    """One KPI of a pilot: difference in differences of its statistic (median, P90, mean or
+    rate) with a bootstrap interval, the test that fits the metric, its power and a verdict."""
+
     kpi: str
-    scope: dict[str, str]
-    start: date
-    end: date
+    statistic: Literal["median", "p90", "mean", "rate"]
     pilot_before: float | None
     pilot_after: float | None
     control_before: float | None
     control_after: float | None
     effect: float | None = Field(description="(pilot after - before) - (control after - before).")
-    ci_low: float | None
+    ci_low: float | None = Field(description="95% bootstrap percentile interval.")
     ci_high: float | None
+    test: Literal["rank_did", "two_proportion", "welch"]
     p_value: float | None
-    tickets_pilot: int = Field(ge=0)
-    tickets_control: int = Field(ge=0)
-    verdict: Literal["effective", "no_effect", "worse", "insufficient_data"]
+    wanted: float | None = Field(
+        description="The change the KPI's target asks for (target - baseline), if targeted."
+    )
+    power: float | None = Field(description="Power to detect `wanted` at the 5% level.")
+    mde: float | None = Field(description="Smallest effect detectable with 80% power.")
+    moved: Literal["better", "worse"] | None = Field(
+        description="Which way the interval excludes zero, if it does."
+    )
+    tickets: tuple[int, int, int, int] = Field(
+        description="Pilot before, pilot after, control before, control after."
+    )
+    verdict: PilotVerdict
+    reason: Text
+
+
+class PilotEvaluation(Model):
+    """试点效果评估: the pilot scope against its control group, KPI by KPI, and whether to roll
+    the measure out, extend the pilot or stop it."""
+
+    key: str
+    name: Text
+    strategy: str
+    scope: dict[str, str]
+    control: dict[str, tuple[str, ...]] | None = Field(
+        description="The matched control segments; None: every ticket outside all scopes."
+    )
+    start: date
+    end: date
+    kpis: tuple[PilotKpiResult, ...] = Field(min_length=1)
+    verdict: PilotVerdict
+    reason: Text
 
 
 class ExecutionReport(Artifact):
@@ -444,7 +472,7 @@ class ExecutionReport(Artifact):
     progress: tuple[TaskProgress, ...]
     spi: float | None = Field(description="Schedule performance: reported / planned percent.")
     trajectories: tuple[KpiTrajectory, ...]
-    pilot: PilotResult | None
+    pilots: tuple[PilotEvaluation, ...] = ()
 
 
 class TargetResult(Model):

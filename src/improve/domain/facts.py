@@ -107,13 +107,16 @@ class WindowFacts(Model):
 
 
 class PilotFacts(Model):
-    """The pilot KPI's per-ticket measure in scope and out, before and after the start."""
+    """One pilot KPI's per-ticket measure (a duration, or 0/1 for a rate) in the pilot scope
+    and the control group, over equally long windows before and after the pilot's start,
+    ordered by ticket id (the bootstrap resamples them)."""
 
+    pilot: str = Field(description="The pilot's key.")
     kpi: str
-    pilot_before: MeasureStat
-    pilot_after: MeasureStat
-    control_before: MeasureStat
-    control_after: MeasureStat
+    pilot_before: tuple[float, ...]
+    pilot_after: tuple[float, ...]
+    control_before: tuple[float, ...]
+    control_after: tuple[float, ...]
 
 
 class ProgressReport(Model):
@@ -132,7 +135,7 @@ class ExecutionFacts(Model):
     as_of: date
     monthly: tuple[PeriodKpis, ...]
     progress: tuple[ProgressReport, ...]
-    pilot: PilotFacts | None
+    pilots: tuple[PilotFacts, ...] = Field(default=(), description="Per pilot and KPI.")
 
 
 class EvaluationFacts(Model):

@@ -231,25 +231,55 @@ class CycleSettings(Model):
         return self
 
 
-class Pilot(Model):
-    """A measure first run in a small scope, compared with the rest (试点)."""
+PILOT_COLUMNS = ("region", "product", "channel", "team", "category")
 
+
+def _pilot_columns(columns: dict[str, object], what: str) -> None:
+    bad = sorted(set(columns) - set(PILOT_COLUMNS))
+    if bad:
+        raise ValueError(f"pilot {what} columns {bad} unknown; use {', '.join(PILOT_COLUMNS)}")
+
+
+class Pilot(Model):
+    """A measure first run in a small scope, compared with a control group (试点)."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Name in `--pilot NAME`.")
     name: Text
     strategy: str = Field(description="Playbook strategy key the pilot tries out.")
-    kpi: KpiName = Field(description="KPI the pilot is judged on.")
+    kpis: tuple[KpiName, ...] = Field(
+        min_length=1, description="KPIs the pilot is judged on (the first one leads)."
+    )
     scope: dict[str, str] = Field(min_length=1, description="Ticket column -> value in scope.")
+    control: dict[str, tuple[str, ...]] | None = Field(
+        default=None,
+        description="Ticket column -> the values of the control group (matched segments); "
+        "default: every ticket outside all pilots' scopes.",
+    )
     start: date
     end: date
 
     @field_validator("scope")
     @classmethod
     def _scope_columns(cls, scope: dict[str, str]) -> dict[str, str]:
-        bad = sorted(set(scope) - {"region", "product", "channel", "team", "category"})
-        if bad:
-            raise ValueError(
-                f"pilot scope columns {bad} unknown; use region, product, channel, team or category"
-            )
+        _pilot_columns(dict(scope), "scope")
         return scope
+
+    @field_validator("control")
+    @classmethod
+    def _control_columns(
+        cls, control: dict[str, tuple[str, ...]] | None
+    ) -> dict[str, tuple[str, ...]] | None:
+        if control is not None:
+            _pilot_columns(dict(control), "control")
+            if not control or any(not v for v in control.values()):
+                raise ValueError("pilot control needs at least one value per column")
+        return control
+
+    @model_validator(mode="after")
+    def _period(self) -> Pilot:
+        if self.end <= self.start:
+            raise ValueError(f"pilot {self.key}: end {self.end} must come after start {self.start}")
+        return self
 
 
 class Programme(Model):
@@ -267,7 +297,7 @@ class Programme(Model):
     approvers: Approvers
     review: ReviewSchedule = ReviewSchedule()
     cycle: CycleSettings
-    pilot: Pilot | None = None
+    pilots: tuple[Pilot, ...] = Field(default=(), description="Pilots (试点) of the cycle.")
     days_off: tuple[date, ...] = Field(default=(), description="Programme-specific days off.")
     business_hours: BusinessHours | None = Field(
         default=None,
@@ -295,6 +325,9 @@ class Programme(Model):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"people listed in two departments: {twice}; list each person once")
+        pilots = [p.key for p in self.pilots]
+        if len(pilots) != len(set(pilots)):
+            raise ValueError(f"pilot keys repeat: {pilots}; give each pilot its own key")
         kpis = [t.kpi for t in self.cycle.targets]
         if len(kpis) != len(set(kpis)):
             raise ValueError(f"cycle.targets sets a KPI twice: {kpis}; keep one per KPI")
@@ -309,6 +342,14 @@ class Programme(Model):
     def people(self) -> dict[str, tuple[Person, Department]]:
         """Every task owner by name, with their department."""
         return {p.name: (p, d) for d in self.departments for p in d.people}
+
+    def pilot(self, key: str) -> Pilot:
+        """Pilot `key`; KeyError names the programme's pilots."""
+        for p in self.pilots:
+            if p.key == key:
+                return p
+        known = ", ".join(p.key for p in self.pilots) or "none"
+        raise KeyError(f"programme {self.key} has no pilot {key!r} (its pilots: {known})")
 
     def benchmark(self, kpi_name: str) -> Benchmark | None:
         """The configured benchmark of `kpi_name`, if any."""

@@ -19,6 +19,7 @@ from improve.data.facts import (
     evaluation_facts,
     execution_facts,
     load_progress_reports,
+    pilot_facts,
     window_facts,
 )
 from improve.data.located import refuse
@@ -30,13 +31,14 @@ from improve.domain.artifacts import (
     EvaluationReport,
     ExecutionReport,
     ImplementationPlan,
+    PilotEvaluation,
     PlanChange,
     TargetList,
 )
 from improve.domain.base import Artifact, ArtifactRef, Stage
 from improve.domain.facts import EvaluationFacts, ExecutionFacts, ProgressReport, WindowFacts
 from improve.domain.review import RootCauseReview
-from improve.errors import InputDataError, StageError
+from improve.errors import ConfigError, InputDataError, StageError
 from improve.orchestration.context import RunContext
 from improve.reports.site import save_workbook, write_cycle_reports
 from improve.reports.workbook import build_workbook
@@ -46,6 +48,7 @@ from improve.stages.diagnose import diagnose
 from improve.stages.evaluate import evaluate_cycle
 from improve.stages.execute import track_execution
 from improve.stages.optimise import optimise_cycle
+from improve.stages.pilot import evaluate_pilot
 from improve.stages.revise import PlanRejected, revise_plan
 from improve.stages.target import set_targets
 from improve.storage import repository as repo
@@ -181,7 +184,6 @@ def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> Executi
             )
         stored = repo.load_progress(session=session, programme_key=key, cycle_key=cycle.key)
     as_of = min(cycle.deadline, last_ticket_day(con))
-    pilot = ctx.programme.pilot
     return execution_facts(
         con,
         plan_start=cycle.plan_start,
@@ -196,10 +198,7 @@ def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> Executi
             )
             for r in stored
         ],
-        pilot_kpi=pilot.kpi if pilot else None,
-        pilot_scope=pilot.scope if pilot else None,
-        pilot_start=pilot.start if pilot else None,
-        pilot_end=pilot.end if pilot else None,
+        pilots=ctx.programme.pilots,
     )
 
 
@@ -528,3 +527,28 @@ def import_plan(ctx: RunContext, path: Path, *, actor: str) -> PlanImport:
             )
         publish(ctx)
     return PlanImport(stored, created, revised.changes)
+
+
+def evaluate_pilot_now(ctx: RunContext, key: str) -> PilotEvaluation:
+    """Pilot `key` evaluated on the data as it stands, judged against the cycle's latest
+    targets when there are any (for its power); nothing is stored."""
+    try:
+        pilot = ctx.programme.pilot(key)
+    except KeyError as exc:
+        raise ConfigError(f"{ctx.config_path}: {exc.args[0]}; add it under pilots:") from None
+    con = open_data(ctx)
+    try:
+        facts = pilot_facts(con, pilot=pilot, pilots=ctx.programme.pilots)
+    finally:
+        con.close()
+    with ctx.transaction() as session:
+        stored = repo.latest_artifact(
+            session=session,
+            programme_key=ctx.programme.key,
+            cycle_key=ctx.programme.cycle.key,
+            stage=Stage.TARGET,
+        )
+    targets = stored.artifact if stored is not None else None
+    return evaluate_pilot(
+        pilot, facts, targets=targets if isinstance(targets, TargetList) else None
+    )

@@ -14,6 +14,8 @@ from improve.domain.artifacts import (
     EvaluationReport,
     ExecutionReport,
     ImplementationPlan,
+    PilotEvaluation,
+    PilotKpiResult,
     TargetList,
 )
 from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, Direction, RootCause
@@ -463,28 +465,57 @@ def _execution(a: ExecutionReport, w: Words) -> list[str]:
             yaxis={"tickformat": _tickformat(tr.kpi)},
         )
         out.append(fragment(fig, f"trajectory-{i}"))
-    if a.pilot is not None:
-        p = a.pilot
-        fig = go.Figure()
-        before, after = w("之前", "Before"), w("之后", "After")
-        fig.add_trace(
-            go.Bar(x=[before, after], y=[p.pilot_before, p.pilot_after], name=w("试点", "Pilot"))
-        )
-        fig.add_trace(
-            go.Bar(
-                x=[before, after],
-                y=[p.control_before, p.control_after],
-                name=w("对照", "Control"),
-                marker={"color": NEUTRAL},
-            )
-        )
-        fig.update_layout(
-            title=label(f"{w.text(p.name)} · {kpi_label(p.kpi, w)}"),
-            barmode="group",
-            yaxis={"tickformat": _tickformat(p.kpi)},
-        )
-        out.append(fragment(fig, "pilot"))
+    for j, p in enumerate(a.pilots):
+        out.append(_pilot_chart(p, w, f"pilot-{j}"))
     return out
+
+
+def _pilot_colour(r: PilotKpiResult) -> str:
+    return GOOD if r.verdict == "roll_out" else BAD if r.moved == "worse" else NEUTRAL
+
+
+def _pilot_chart(p: PilotEvaluation, w: Words, div_id: str) -> str:
+    """Each KPI's effect with its 95% interval; zero marked, green where it rolls out."""
+    names = [label(kpi_label(r.kpi, w)) for r in p.kpis]
+    shown = [r for r in p.kpis if r.effect is not None]
+    fig = go.Figure(
+        go.Scatter(
+            x=[r.effect for r in shown],
+            y=[names[p.kpis.index(r)] for r in shown],
+            mode="markers",
+            marker={"size": 12, "color": [_pilot_colour(r) for r in shown]},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [(r.ci_high or 0) - (r.effect or 0) for r in shown],
+                "arrayminus": [(r.effect or 0) - (r.ci_low or 0) for r in shown],
+            },
+            hovertext=[
+                lines(
+                    [
+                        kpi_label(r.kpi, w),
+                        f"{w('效应', 'effect')}: {r.effect:.3g}",
+                        f"95%: [{r.ci_low:.3g}, {r.ci_high:.3g}]",
+                        f"p = {r.p_value:.3g}" if r.p_value is not None else "p —",
+                        w.text(r.reason),
+                    ]
+                )
+                for r in shown
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_vline(x=0, line_dash="dash")
+    fig.update_layout(
+        title=label(
+            w.text(p.name)
+            + " · "
+            + w("双重差分效应及 95% 区间", "diff-in-diff effect, 95% interval")
+        ),
+        height=max(260, 70 * len(p.kpis) + 140),
+        margin={"l": 220},
+    )
+    return fragment(fig, div_id)
 
 
 def _evaluation(a: EvaluationReport, w: Words) -> list[str]:

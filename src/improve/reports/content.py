@@ -14,7 +14,7 @@ from improve.domain.base import ROOT_CAUSE_LABELS, Artifact, Locale, Text
 from improve.domain.programme import Programme
 from improve.reports.labels import dim_label, is_rate, kpi_label, kv
 from improve.reports.rootcause import rootcause_sections
-from improve.reports.sections import Section, Val, Words
+from improve.reports.sections import Fmt, Section, Val, Words
 from improve.reports.voice import voice_sections
 
 DIMENSION = {
@@ -37,11 +37,16 @@ OUTCOME = {
     "unsuccessful": Text(zh="未成功", en="Unsuccessful"),
     "withdrawn": Text(zh="撤回", en="Withdrawn"),
 }
+NUM2: Fmt = "num2"
 VERDICT = {
-    "effective": Text(zh="有效", en="Effective"),
-    "no_effect": Text(zh="无显著效果", en="No significant effect"),
-    "worse": Text(zh="变差", en="Worse"),
-    "insufficient_data": Text(zh="数据不足", en="Insufficient data"),
+    "roll_out": Text(zh="推广", en="Roll out"),
+    "extend": Text(zh="延长试点", en="Extend"),
+    "stop": Text(zh="停止", en="Stop"),
+}
+TESTS = {
+    "rank_did": Text(zh="秩双重差分检验", en="rank diff-in-diff test"),
+    "two_proportion": Text(zh="两比例 z 检验", en="two-proportion z-test"),
+    "welch": Text(zh="Welch z 检验", en="Welch z-test"),
 }
 CARRY = {
     "unmet_target": Text(zh="未达成目标", en="Unmet target"),
@@ -647,40 +652,96 @@ def execution_sections(a: ExecutionReport, w: Words, programme: Programme | None
                 kv(tr.kpi, pt.planned),
             )
     sections = [progress, trajectory]
-    if a.pilot is not None:
-        pr = a.pilot
-        pilot = Section(
-            "pilot",
-            w("试点效果评估", "Pilot evaluation"),
-            [w("项目", "Item"), w("内容", "Value")],
-            ["text", "text"],
-        )
-        scope = ", ".join(f"{k}={v}" for k, v in pr.scope.items())
-        pilot.add(w("试点", "Pilot"), w.text(pr.name))
-        pilot.add(w("范围", "Scope"), scope)
-        pilot.add(w("指标（单票均值）", "KPI (per-ticket mean)"), kpi_label(pr.kpi, w))
-        pilot.add(w("开始", "Start"), Val(pr.start, "date"))
-        pilot.add(w("结束", "End"), Val(pr.end, "date"))
-        for label, value in (
-            (w("试点前", "Pilot before"), pr.pilot_before),
-            (w("试点后", "Pilot after"), pr.pilot_after),
-            (w("对照前", "Control before"), pr.control_before),
-            (w("对照后", "Control after"), pr.control_after),
-            (w("效应（双重差分）", "Effect (diff-in-diff)"), pr.effect),
-            (w("95% 置信区间下限", "95% CI low"), pr.ci_low),
-            (w("95% 置信区间上限", "95% CI high"), pr.ci_high),
-        ):
-            pilot.add(label, _pilot_value(pr.kpi, value))
-        pilot.add(w("p 值", "p-value"), Val(pr.p_value, "pval"))
-        pilot.add(w("试点工单数", "Pilot tickets"), Val(pr.tickets_pilot, "int"))
-        pilot.add(w("对照工单数", "Control tickets"), Val(pr.tickets_control, "int"))
-        pilot.add(w("结论", "Verdict"), w.text(VERDICT[pr.verdict]))
-        sections.append(pilot)
+    if a.pilots:
+        sections.append(pilot_section(a, w))
     return sections
 
 
+def pilot_section(a: ExecutionReport, w: Words) -> Section:
+    """试点效果评估: a row per pilot and KPI, its DiD with the interval, test, power, verdict."""
+    pilot = Section(
+        "pilot",
+        w("试点效果评估", "Pilot evaluation"),
+        [
+            w("试点", "Pilot"),
+            w("范围", "Scope"),
+            w("对照组", "Control"),
+            w("指标", "KPI"),
+            w("试点前", "Pilot before"),
+            w("试点后", "Pilot after"),
+            w("对照前", "Control before"),
+            w("对照后", "Control after"),
+            w("效应（双重差分）", "Effect (diff-in-diff)"),
+            w("95% 区间下限", "95% CI low"),
+            w("95% 区间上限", "95% CI high"),
+            w("检验", "Test"),
+            w("p 值", "p-value"),
+            w("检验功效", "Power"),
+            w("最小可检出效应", "Minimum detectable effect"),
+            w("指标结论", "KPI verdict"),
+            w("试点结论", "Pilot verdict"),
+            w("理由", "Why"),
+        ],
+        [
+            "text",
+            "text",
+            "text",
+            "text",
+            *(NUM2 for _ in range(7)),
+            "text",
+            "pval",
+            "pct",
+            "num2",
+            "text",
+            "text",
+            "text",
+        ],
+        note=w(
+            "对照组为匹配区域（或全部试点范围以外的工单）；区间为分层自助法（2000 次）；功效指发现"
+            "目标所要求变化的概率。",
+            "The control group is the matched segments (or every ticket outside all pilot "
+            "scopes); intervals from a stratified bootstrap (2,000 resamples); power is the "
+            "chance of detecting the change the KPI's target asks for.",
+        ),
+    )
+    for p in a.pilots:
+        scope = ", ".join(f"{k}={v}" for k, v in p.scope.items())
+        control = (
+            ", ".join(f"{k}={'/'.join(v)}" for k, v in p.control.items())
+            if p.control
+            else w("其余全部", "all the rest")
+        )
+        for r in p.kpis:
+            pilot.add(
+                w.text(p.name),
+                scope,
+                control,
+                kpi_label(r.kpi, w),
+                *(
+                    _pilot_value(r.kpi, v)
+                    for v in (
+                        r.pilot_before,
+                        r.pilot_after,
+                        r.control_before,
+                        r.control_after,
+                        r.effect,
+                        r.ci_low,
+                        r.ci_high,
+                    )
+                ),
+                w.text(TESTS[r.test]),
+                Val(r.p_value, "pval"),
+                Val(r.power, "pct"),
+                _pilot_value(r.kpi, r.mde),
+                w.text(VERDICT[r.verdict]),
+                w.text(VERDICT[p.verdict]),
+                w.text(r.reason),
+            )
+    return pilot
+
+
 def _pilot_value(kpi_name: str, value: float | None) -> Val:
-    """Pilot means are per-ticket: rates as percentages, other values with two decimals."""
+    """Pilot values: rates as percentages, other values with two decimals."""
     return Val(value, "pct" if is_rate(kpi_name) else "num2")
 
 

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 
 from improve.domain.artifacts import (
     ExecutionReport,
     ImplementationPlan,
     KpiTrajectory,
-    PilotResult,
     PlanTask,
     TargetList,
     TaskProgress,
@@ -18,12 +16,11 @@ from improve.domain.artifacts import (
 )
 from improve.domain.base import ArtifactRef, Direction
 from improve.domain.calendar import WorkCalendar
-from improve.domain.facts import ExecutionFacts, MeasureStat, PilotFacts, ProgressReport
-from improve.domain.kpi import KPIS
-from improve.domain.programme import Pilot, Programme
+from improve.domain.facts import ExecutionFacts, ProgressReport
+from improve.domain.programme import Programme
+from improve.stages.pilot import evaluate_pilot
 
 LATE_MARGIN = 10.0  # percentage points behind plan before a task counts as late
-Z_95 = 1.959963984540054
 
 
 def planned_percent(task: PlanTask, as_of: date, calendar: WorkCalendar) -> float:
@@ -73,60 +70,6 @@ def _month_end_fraction(period: date, start: date, deadline: date) -> float:
     return min(1.0, max(0.0, (month_end - start).days / span))
 
 
-def _effect(facts: PilotFacts) -> tuple[float, float, float] | None:
-    """Difference in differences of the means, its standard error and two-sided p-value."""
-    groups: list[MeasureStat] = [
-        facts.pilot_before,
-        facts.pilot_after,
-        facts.control_before,
-        facts.control_after,
-    ]
-    if any(g.n < 30 or g.mean is None or g.var is None for g in groups):
-        return None
-    pb, pa, cb, ca = (g.mean for g in groups)
-    assert pb is not None and pa is not None and cb is not None and ca is not None
-    effect = (pa - pb) - (ca - cb)
-    se = math.sqrt(sum((g.var or 0.0) / g.n for g in groups))
-    if se == 0:
-        return effect, 0.0, 0.0 if effect else 1.0
-    p_value = math.erfc(abs(effect / se) / math.sqrt(2))
-    return effect, se, p_value
-
-
-def pilot_result(pilot: Pilot, facts: PilotFacts) -> PilotResult:
-    """试点效果评估: difference in differences with a 95% interval and a verdict."""
-    computed = _effect(facts)
-    lower_better = KPIS[pilot.kpi].direction == Direction.LOWER
-    if computed is None:
-        effect = low = high = p_value = None
-        verdict = "insufficient_data"
-    else:
-        effect, se, p_value = computed
-        low, high = effect - Z_95 * se, effect + Z_95 * se
-        improving = high < 0 if lower_better else low > 0
-        worsening = low > 0 if lower_better else high < 0
-        verdict = "effective" if improving else "worse" if worsening else "no_effect"
-    return PilotResult(
-        name=pilot.name,
-        strategy=pilot.strategy,
-        kpi=pilot.kpi,
-        scope=pilot.scope,
-        start=pilot.start,
-        end=pilot.end,
-        pilot_before=facts.pilot_before.mean,
-        pilot_after=facts.pilot_after.mean,
-        control_before=facts.control_before.mean,
-        control_after=facts.control_after.mean,
-        effect=effect,
-        ci_low=low,
-        ci_high=high,
-        p_value=p_value,
-        tickets_pilot=facts.pilot_before.n + facts.pilot_after.n,
-        tickets_control=facts.control_before.n + facts.control_after.n,
-        verdict=verdict,
-    )
-
-
 def track_execution(
     plan: ImplementationPlan,
     targets: TargetList,
@@ -137,7 +80,7 @@ def track_execution(
     calendar: WorkCalendar,
 ) -> ExecutionReport:
     """Build the 执行进度跟踪表 and 试点效果评估报告: progress against plan with SPI, each
-    target's KPI month by month against its straight path, and the pilot's verdict."""
+    target's KPI month by month against its straight path, and each pilot's verdict."""
     by_task: dict[str, list[ProgressReport]] = {}
     for report in facts.progress:
         by_task.setdefault(report.task_id, []).append(report)
@@ -175,7 +118,7 @@ def track_execution(
                 target_id=target.id, kpi=target.kpi, points=tuple(points), on_track=on_track
             )
         )
-    pilot = pilot_result(programme.pilot, facts.pilot) if programme.pilot and facts.pilot else None
+    pilots = tuple(evaluate_pilot(p, facts.pilots, targets=targets) for p in programme.pilots)
     return ExecutionReport(
         programme=programme.key,
         cycle=programme.cycle.key,
@@ -184,5 +127,5 @@ def track_execution(
         progress=progress,
         spi=spi,
         trajectories=tuple(trajectories),
-        pilot=pilot,
+        pilots=pilots,
     )

@@ -106,13 +106,11 @@ def optimise_cycle(
             lessons.append(
                 Text(zh=f"{names[p.task_id].zh}：{p.note}", en=f"{names[p.task_id].en}: {p.note}")
             )
-    if execution.pilot is not None:
-        pilot = execution.pilot
+    for pilot in execution.pilots:
         verdict = {
-            "effective": ("试点有效，可推广", "the pilot worked and can be rolled out"),
-            "no_effect": ("试点未见显著效果", "the pilot showed no significant effect"),
-            "worse": ("试点效果变差", "the pilot made things worse"),
-            "insufficient_data": ("试点数据不足", "too little pilot data to judge"),
+            "roll_out": ("试点有效，可推广", "the pilot worked and can be rolled out"),
+            "extend": ("证据不足，需延长试点", "not enough evidence; the pilot needs more time"),
+            "stop": ("试点未达预期，已停止", "the pilot did not deliver and was stopped"),
         }
         zh, en = verdict[pilot.verdict]
         lessons.append(Text(zh=f"{pilot.name.zh}：{zh}", en=f"{pilot.name.en}: {en}"))

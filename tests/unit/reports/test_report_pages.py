@@ -28,7 +28,7 @@ CHARTS = {
     },
     Stage.TARGET: {"targets"},
     Stage.DESIGN: {"gantt"},
-    Stage.EXECUTE: {"trajectory-0", "trajectory-1", "pilot"},
+    Stage.EXECUTE: {"trajectory-0", "trajectory-1", "pilot-0"},
     Stage.EVALUATE: {"achievement"},
     Stage.OPTIMISE: set(),
 }
@@ -119,7 +119,7 @@ def test_tables_carry_the_content(artifacts: dict[Stage, Artifact], programme: P
     evaluation = render_page(artifacts[Stage.EVALUATE], locale="zh-CN")
     assert all(t in evaluation for t in ("120.0%", "部分成功", "B", "76.4"))
     execution = render_page(artifacts[Stage.EXECUTE], locale="en")
-    assert all(t in execution for t in ("60.0%", "Late", "Effective", "&lt; 0.001"))
+    assert all(t in execution for t in ("60.0%", "Late", "Roll out", "&lt; 0.001", "93.0%"))
     optimisation = render_page(artifacts[Stage.OPTIMISE], locale="en")
     assert "Unmet target" in optimisation and "Leave slack" in optimisation
 

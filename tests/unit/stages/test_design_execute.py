@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from tests.chain import Chain
 
 from improve.domain.artifacts import PlanTask
 from improve.domain.base import Text
 from improve.domain.calendar import WorkCalendar
-from improve.domain.facts import MeasureStat, PilotFacts, ProgressReport
-from improve.domain.programme import Programme
-from improve.stages.execute import pilot_result, task_progress
+from improve.domain.facts import ProgressReport
+from improve.stages.execute import task_progress
 
 
 def test_plan_has_a_strategy_per_root_cause_found(chain: Chain) -> None:
@@ -85,49 +83,3 @@ def test_execution_on_the_sample(chain: Chain) -> None:
     assert ex.spi is not None and 0.9 < ex.spi < 1.0
     assert {t.target_id for t in ex.trajectories} == {t.id for t in chain.targets.targets}
     assert all(len(t.points) == 6 for t in ex.trajectories)
-
-
-def test_sample_pilot_is_effective(chain: Chain) -> None:
-    pilot = chain.execution.pilot
-    assert pilot is not None and pilot.verdict == "effective"
-    assert pilot.ci_high is not None and pilot.ci_high < 0  # first response fell, in minutes
-    assert pilot.p_value is not None and pilot.p_value < 0.001
-
-
-def _stat(mean: float, n: int = 500, var: float = 100.0) -> MeasureStat:
-    return MeasureStat(n=n, mean=mean, var=var)
-
-
-@pytest.mark.parametrize(
-    ("pilot_after", "control_after", "verdict"),
-    [
-        (80.0, 100.0, "effective"),
-        (100.5, 100.0, "no_effect"),
-        (120.0, 100.0, "worse"),
-    ],
-)
-def test_pilot_verdicts(
-    programme: Programme, pilot_after: float, control_after: float, verdict: str
-) -> None:
-    assert programme.pilot is not None
-    facts = PilotFacts(
-        kpi="frt_median_min",
-        pilot_before=_stat(100),
-        pilot_after=_stat(pilot_after),
-        control_before=_stat(100),
-        control_after=_stat(control_after),
-    )
-    assert pilot_result(programme.pilot, facts).verdict == verdict
-
-
-def test_pilot_with_too_little_data(programme: Programme) -> None:
-    assert programme.pilot is not None
-    facts = PilotFacts(
-        kpi="frt_median_min",
-        pilot_before=_stat(100, n=5),
-        pilot_after=_stat(80),
-        control_before=_stat(100),
-        control_after=_stat(100),
-    )
-    result = pilot_result(programme.pilot, facts)
-    assert result.verdict == "insufficient_data" and result.effect is None
