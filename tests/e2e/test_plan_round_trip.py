@@ -109,7 +109,7 @@ def test_edited_plan_round_trip(planned: tuple[Path, dict], tmp_path: Path) -> N
     a_cells = [f"{'ABCDE'[c - 1]}{row}" for c in range(2, 6) if raci.cell(row, c).value == "A"]
     assert len(a_cells) == 2 and "2 Accountable" in refused.stderr
     assert any(f"sheet 责任矩阵, cell {cell} (RACI" in refused.stderr for cell in a_cells)
-    assert f"cell C{g['skills-training/curriculum']} (owner)" in refused.stderr
+    assert f"cell C{g['remove-handoffs/trial']} (owner)" in refused.stderr  # the later edit
     assert "周杰 is booked 150% of full time from 2026-01-19 to 2026-01-21" in refused.stderr
     status = json.loads(_improve("status", "--json", env=env).stdout)
     assert status[0]["stages"][2]["version"] == 1  # nothing stored

@@ -54,6 +54,7 @@ PROGRESS_TYPES: dict[str, ColumnType] = {
     "percent_complete": "float",
     "status": "text",
     "note": "text",
+    "blocker": "text",
 }
 assert tuple(TICKET_TYPES) == CANONICAL_COLUMNS
 assert tuple(SURVEY_TYPES) == SURVEY_COLUMNS

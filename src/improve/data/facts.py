@@ -458,7 +458,7 @@ def load_progress_reports(con: duckdb.DuckDBPyConnection) -> list[ProgressReport
         ProgressReport.model_validate(r)
         for r in records(
             con,
-            "SELECT task_id, as_of, percent_complete, status, note FROM progress "
+            "SELECT task_id, as_of, percent_complete, status, note, blocker FROM progress "
             "ORDER BY task_id, as_of",
         )
     ]

@@ -25,6 +25,7 @@ from improve.reports.planbook import (
     COL_START,
     FIRST_ROW,
     FORMAT,
+    FORMAT_VERSION,
     META_SHEET,
 )
 
@@ -58,7 +59,7 @@ class PlanWorkbook:
             (issue.task_id, issue.field),
             self.cells.get((issue.task_id, "row"), ("—", "—")),
         )
-        return Located(sheet, cell, issue.field.replace("raci:", "RACI ") or "RACI", issue.message)
+        return Located(sheet, cell, issue.field.replace("raci:", "RACI ").strip(), issue.message)
 
 
 def read_plan_workbook(path: Path) -> PlanWorkbook:
@@ -114,7 +115,12 @@ def _meta(path: Path, book: Workbook) -> _Meta:
         else:
             fields[str(first)] = second
     gantt, raci = str(fields.get("gantt_sheet")), str(fields.get("raci_sheet"))
-    if fields.get("format") != FORMAT or not tasks or not fields.get("plan_id"):
+    if (
+        fields.get("format") != FORMAT
+        or str(fields.get("format_version")) != str(FORMAT_VERSION)
+        or not tasks
+        or not fields.get("plan_id")
+    ):
         raise InputDataError(f"{path}: sheet {META_SHEET} does not describe a plan; {again}")
     for sheet in (gantt, raci):
         if sheet not in book.sheetnames:
@@ -140,7 +146,11 @@ def _rows_by_task(
             continue
         text = str(value).strip()
         tid = text.split(" ", 1)[0] if head else text
-        if tid in known:
+        if tid in known and tid in rows:
+            issues.append(
+                Located(ws.title, f"A{r}", "task", f"task {tid} has two rows; delete one")
+            )
+        elif tid in known:
             rows[tid] = r
         elif "/" in tid:
             issues.append(

@@ -217,7 +217,11 @@ class Cascade(Model):
 
     rule: CascadeRule
     achieved: float = Field(description="Overall value if every department meets its sub-target.")
-    holds: bool = Field(description="`achieved` is at or better than the overall target.")
+    holds: bool = Field(
+        description="`achieved` is at or better than the overall target, and the departments "
+        "cover every ticket."
+    )
+    coverage: float = Field(default=1.0, ge=0, le=1, description="Share of tickets covered.")
     working: str = Field(description="The arithmetic, written out.")
 
 
@@ -337,7 +341,7 @@ class Overallocation(Model):
     end: date
     booked: float = Field(gt=0, description="Share of full time booked on those days.")
     capacity: float = Field(gt=0)
-    task_ids: tuple[str, ...] = Field(min_length=2)
+    task_ids: tuple[str, ...] = Field(min_length=1)
 
 
 class PlanChange(Model):
@@ -393,6 +397,7 @@ class TaskProgress(Model):
     actual_pct: float | None = Field(default=None, ge=0, le=100)
     status: Literal["not_started", "on_track", "late", "done", "blocked", "no_report"]
     note: str | None = None
+    blocker: str | None = Field(default=None, description="What blocks it, while blocked.")
     reported_on: date | None = None
 
 

@@ -127,6 +127,7 @@ class ProgressReport(Model):
     percent_complete: float = Field(ge=0, le=100)
     status: str | None = None
     note: str | None = None
+    blocker: str | None = Field(default=None, description="What blocks the task.")
 
 
 class ExecutionFacts(Model):

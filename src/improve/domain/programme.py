@@ -21,7 +21,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("ticket_id", "created_at", "channel", "cate
 SURVEY_COLUMNS: tuple[str, ...] = (
     "survey_id", "answered_at", "ticket_id", "csat", "nps", "comment", "region", "channel",
 )  # fmt: skip
-PROGRESS_COLUMNS: tuple[str, ...] = ("task_id", "as_of", "percent_complete", "status", "note")
+PROGRESS_COLUMNS: tuple[str, ...] = (
+    "task_id", "as_of", "percent_complete", "status", "note", "blocker",
+)  # fmt: skip
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
 

@@ -49,6 +49,7 @@ from improve.stages.evaluate import evaluate_cycle
 from improve.stages.execute import track_execution
 from improve.stages.optimise import optimise_cycle
 from improve.stages.pilot import evaluate_pilot
+from improve.stages.plan_check import check_plan
 from improve.stages.revise import PlanRejected, revise_plan
 from improve.stages.target import set_targets
 from improve.storage import repository as repo
@@ -174,6 +175,7 @@ def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> Executi
             percent_complete=r.percent_complete,
             status=r.status or "",
             note=r.note,
+            blocker=r.blocker,
         )
         for r in load_progress_reports(con)
     ]
@@ -195,6 +197,7 @@ def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> Executi
                 percent_complete=r.percent_complete,
                 status=r.status or None,
                 note=r.note,
+                blocker=r.blocker,
             )
             for r in stored
         ],
@@ -259,16 +262,35 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
 
 def _edited_plan(ctx: RunContext, refs: tuple[ArtifactRef, ...]) -> ImplementationPlan | None:
     """The stakeholders' edited plan, while it answers the same targets and diagnosis: a
-    rerun of the design stage keeps their edits instead of designing afresh."""
+    rerun of the design stage keeps their edits instead of designing afresh. Checked again
+    against the programme as it is now (new days off, people, capacities): a plan that no
+    longer holds is a StageError naming each broken rule."""
     key, cycle = ctx.programme.key, ctx.programme.cycle.key
     with ctx.transaction() as session:
         stored = repo.latest_artifact(
             session=session, programme_key=key, cycle_key=cycle, stage=Stage.DESIGN
         )
     plan = stored.artifact if stored else None
-    if isinstance(plan, ImplementationPlan) and plan.revised_from and plan.derived_from == refs:
-        return plan
-    return None
+    if not (
+        isinstance(plan, ImplementationPlan) and plan.revised_from and plan.derived_from == refs
+    ):
+        return None
+    assert stored is not None
+    issues = check_plan(
+        plan.tasks,
+        plan.raci,
+        programme=ctx.programme,
+        calendar=ctx.calendar,
+        changed={c.task_id for c in plan.changes},
+    )
+    if issues:
+        raise StageError(
+            f"the edited plan {stored.ref.artifact_id} v{stored.ref.version} no longer holds "
+            f"for the programme as it is now; write its workbook (`improve plan "
+            f"{ctx.config_path} --out FILE`), fix it and import it: "
+            + "; ".join(i.message for i in issues)
+        )
+    return plan
 
 
 def store(

@@ -90,3 +90,17 @@ def header(ws: Worksheet, column: int, text: str) -> Cell:
     cell.font, cell.fill = HEADER_FONT, HEADER_FILL
     cell.alignment = Alignment(wrap_text=True, vertical="center")
     return cell
+
+
+def editable(ws: Worksheet, row: int, column: int) -> Cell:
+    """Mark a cell for stakeholders to fill in: yellow and unlocked."""
+    cell = ws.cell(row=row, column=column)
+    cell.fill, cell.protection = INPUT_FILL, UNLOCKED
+    return cell
+
+
+def protect(ws: Worksheet) -> None:
+    """Lock the sheet but for its unlocked cells; columns and rows may still be resized."""
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False

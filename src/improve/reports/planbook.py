@@ -17,7 +17,7 @@ from improve.domain.artifacts import ImplementationPlan
 from improve.domain.base import ArtifactRef
 from improve.domain.programme import Programme
 from improve.reports import cells
-from improve.reports.cells import HEADER_ROW, INPUT_FILL, MAX_WIDTH, UNLOCKED, write_cell
+from improve.reports.cells import HEADER_ROW, INPUT_FILL, MAX_WIDTH, write_cell
 from improve.reports.content import raci_matrix
 from improve.reports.sections import Val, Words, display
 
@@ -46,18 +46,6 @@ def weeks(plan: ImplementationPlan) -> list[date]:
         out.append(week)
         week += timedelta(days=7)
     return out
-
-
-def _editable(ws: Worksheet, row: int, column: int) -> None:
-    cell = ws.cell(row=row, column=column)
-    cell.fill, cell.protection = INPUT_FILL, UNLOCKED
-
-
-def _protect(ws: Worksheet) -> None:
-    """Locked but for the yellow cells; columns and rows may still be resized."""
-    ws.protection.sheet = True
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
 
 
 def gantt_sheet(
@@ -120,7 +108,7 @@ def gantt_sheet(
             shown = display(value, "text")
             widths[col] = max(widths[col], min(MAX_WIDTH, cells.display_width(shown)))
         for col in (COL_OWNER, COL_START, COL_END):
-            _editable(ws, r, col)
+            cells.editable(ws, r, col)
         for c, wk in enumerate(spans, start=FIRST_WEEK):
             if task.start <= wk + timedelta(days=6) and task.end >= wk:
                 cell = ws.cell(row=r, column=c)
@@ -155,7 +143,7 @@ def gantt_sheet(
     ws.row_dimensions[HEADER_ROW].height = 40
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=FIRST_WEEK)
     cells.page_setup(ws)
-    _protect(ws)
+    cells.protect(ws)
 
 
 def _validations(ws: Worksheet, programme: Programme | None, w: Words, last: int) -> None:
@@ -173,7 +161,8 @@ def _validations(ws: Worksheet, programme: Programme | None, w: Words, last: int
         letter = get_column_letter(col)
         dates.add(f"{letter}{FIRST_ROW}:{letter}{last}")
     names = ",".join(sorted(programme.people)) if programme else ""
-    if names and len(names) + 2 <= MAX_LIST_CHARS and '"' not in names:
+    listable = all("," not in n and '"' not in n for n in programme.people) if programme else False
+    if names and listable and len(names) + 2 <= MAX_LIST_CHARS:
         owners = DataValidation(
             type="list",
             formula1=f'"{names}"',
@@ -213,8 +202,8 @@ def raci_sheet(ws: Worksheet, plan: ImplementationPlan, w: Words) -> None:
     ):
         for cell in row:
             cell.alignment = Alignment(horizontal="center")
-            cell.fill, cell.protection = INPUT_FILL, UNLOCKED
-    _protect(ws)
+            cells.editable(ws, cell.row, cell.column)
+    cells.protect(ws)
 
 
 def meta_sheet(

@@ -78,10 +78,17 @@ def _fmt(kpi_name: str, value: float) -> str:
 
 
 def cascade(
-    kpi_name: str, baseline: float, target: float, departments: Sequence[DepartmentValue]
+    kpi_name: str,
+    baseline: float,
+    target: float,
+    departments: Sequence[DepartmentValue],
+    *,
+    coverage: float = 1.0,
 ) -> tuple[tuple[SubTarget, ...], Cascade] | None:
     """Sub-targets for `departments` and the arithmetic showing they meet `target`; None
-    when there is nothing to split (no department with a value)."""
+    when there is nothing to split (no department with a value). `coverage` is the share
+    of the tickets the departments own: below 1 the tickets of teams no department owns
+    are left out, and the cascade cannot promise the target."""
     parts = [d for d in departments if d.weight > 0 or RULES.get(kpi_name) == "sum"]
     if not parts:
         return None
@@ -125,7 +132,9 @@ def cascade(
             + " + ".join(f"{w}×{_fmt(kpi_name, s)}" for s, w in zip(subs, weights, strict=True))
             + f") / {total} = {achieved:.{decimals(kpi_name) + 2}f}"
         )
-    holds = achieved <= target + 1e-9 if lower else achieved >= target - 1e-9
+    holds = (achieved <= target + 1e-9 if lower else achieved >= target - 1e-9) and (
+        coverage >= 1 - 1e-9
+    )
     total_weight = sum(weights) or 1
     moves = [
         abs(d.value - s) * (w if rule != "sum" else 1)
@@ -144,9 +153,11 @@ def cascade(
         for d, s, w, m in zip(parts, subs, weights, moves, strict=True)
     )
     sign = "≤" if lower else "≥"
+    uncovered = "" if coverage >= 1 - 1e-9 else f" (departments own {coverage:.1%} of tickets)"
     return out, Cascade(
         rule=rule,
         achieved=round(achieved, decimals(kpi_name) + 3),
         holds=holds,
-        working=f"{working} {sign} {_fmt(kpi_name, target)}",
+        coverage=round(coverage, 4),
+        working=f"{working} {sign} {_fmt(kpi_name, target)}{uncovered}",
     )

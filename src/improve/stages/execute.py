@@ -60,6 +60,7 @@ def task_progress(
         actual_pct=actual,
         status=status,
         note=note,
+        blocker=latest.blocker if status == "blocked" else None,
         reported_on=latest.as_of,
     )
 

@@ -5,7 +5,7 @@ capacity, and a RACI with exactly one Accountable and at least one Responsible p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
 from improve.domain.artifacts import Overallocation, PlanTask, RaciEntry
@@ -21,13 +21,39 @@ def check_plan(
     *,
     programme: Programme,
     calendar: WorkCalendar,
+    changed: Collection[str] | None = None,
 ) -> list[PlanIssue]:
-    """Every broken rule of the plan, in task order (an empty list: the plan holds)."""
+    """Every broken rule of the plan, in task order (an empty list: the plan holds).
+
+    `changed` names the tasks an edit touched: an over-allocation only they are free of was
+    already in the plan as designed (and reported there), so it is not held against the
+    edit; each one that involves an edited task is located at that task."""
     issues: list[PlanIssue] = []
     by_id = {t.id: t for t in tasks}
     people = programme.people
+    cycle = programme.cycle
     for t in tasks:
         issues.extend(_dates(t, calendar))
+        if t.start < cycle.plan_start:
+            issues.append(
+                PlanIssue(
+                    "dates",
+                    t.id,
+                    "start",
+                    f"task {t.id} starts {t.start}, before the plan may start "
+                    f"({cycle.plan_start}); start it then or later",
+                )
+            )
+        if t.end > cycle.deadline:
+            issues.append(
+                PlanIssue(
+                    "dates",
+                    t.id,
+                    "end",
+                    f"task {t.id} ends {t.end}, after the cycle's deadline {cycle.deadline}; "
+                    "finish it by then (or move the deadline in the programme)",
+                )
+            )
         for pid in t.depends_on:
             before = by_id.get(pid)
             if before is None:
@@ -56,10 +82,14 @@ def check_plan(
             )
     issues.extend(raci_issues(tasks, raci, programme=programme))
     for over in plan_overallocations(tasks, programme=programme, calendar=calendar):
+        edited = [tid for tid in over.task_ids if changed is None or tid in changed]
+        if not edited:
+            continue
+        at = max(edited, key=lambda tid: (by_id[tid].start, tid))
         issues.append(
             PlanIssue(
                 "overallocation",
-                over.task_ids[-1],
+                at,
                 "owner",
                 f"{over.owner} is booked {over.booked:.0%} of full time from {over.start} to "
                 f"{over.end} on {', '.join(over.task_ids)} (capacity {over.capacity:.0%}); "

@@ -51,10 +51,16 @@ def revise_plan(
             )
         )
     raci = _raci(plan, edits)
-    issues = check_plan(tasks, raci, programme=programme, calendar=calendar)
+    changes = _changes(plan, tasks, raci)
+    issues = check_plan(
+        tasks,
+        raci,
+        programme=programme,
+        calendar=calendar,
+        changed={c.task_id for c in changes},
+    )
     if issues:
         raise PlanRejected(issues)
-    changes = _changes(plan, tasks, raci)
     if not changes:
         return plan
     timing = analyse(

@@ -122,8 +122,8 @@ def earliest_start(after: date, lag: int, calendar: WorkCalendar) -> date:
 def overallocations(
     bookings: Sequence[Booking], capacity: Mapping[str, float], *, calendar: WorkCalendar
 ) -> tuple[Overallocation, ...]:
-    """Runs of working days on which an owner's overlapping tasks take more than their
-    capacity, one per owner and set of tasks, with the dates."""
+    """Runs of working days on which an owner's tasks (one, or several overlapping) take
+    more than their capacity, one per owner and set of tasks, with the dates."""
     out: list[Overallocation] = []
     for owner in sorted({b.owner for b in bookings}):
         mine = [b for b in bookings if b.owner == owner]
@@ -136,7 +136,7 @@ def overallocations(
             on = [b for b in mine if b.start <= day <= b.end]
             booked = sum(b.load for b in on)
             keys = tuple(sorted(b.key for b in on))
-            if booked > limit + 1e-9 and len(on) > 1:
+            if booked > limit + 1e-9:
                 if run is not None and run[0] == keys:
                     run = (keys, run[1], day, max(run[3], booked))
                     continue

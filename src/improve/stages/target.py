@@ -235,7 +235,14 @@ def set_targets(
             )
         except ValueError as exc:
             raise StageError(f"cycle.targets, {kpi_name}: {exc}; fix the value") from None
-        split = cascade(kpi_name, row.value, value, department_values(kpi_name, diagnosis))
+        owned = sum(d.tickets for d in diagnosis.departments)
+        split = cascade(
+            kpi_name,
+            row.value,
+            value,
+            department_values(kpi_name, diagnosis),
+            coverage=min(1.0, owned / diagnosis.tickets) if diagnosis.tickets else 0.0,
+        )
         check = smart_check(draft, plan_start=cycle.plan_start, evidence_backed=bool(problem_ids))
         targets.append(
             draft.model_copy(

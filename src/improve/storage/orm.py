@@ -208,6 +208,7 @@ class ProgressUpdateRow(Base):
     percent_complete: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    blocker: Mapped[str | None] = mapped_column(Text, comment="What blocks the task.")
     source_hash: Mapped[str] = mapped_column(Hash, comment="SHA-256 of the row as imported.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -64,11 +64,14 @@ class ProgressRow(_Result):
     percent_complete: float = Field(ge=0, le=100)
     status: str = Field(default="", max_length=64)
     note: str | None = None
+    blocker: str | None = None
 
     @property
     def source_hash(self) -> str:
-        """SHA-256 of the row's content: an unchanged re-import is recognised by it."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """SHA-256 of the row's content: an unchanged re-import is recognised by it (a row
+        without a blocker hashes as rows did before blockers were reported)."""
+        skip = {"blocker"} if self.blocker is None else set()
+        return hashlib.sha256(self.model_dump_json(exclude=skip).encode()).hexdigest()
 
 
 class StageStatus(_Result):
@@ -494,6 +497,7 @@ def save_progress_updates(
                 percent_complete=new.percent_complete,
                 status=new.status,
                 note=new.note,
+                blocker=new.blocker,
                 source_hash=digest,
                 created_at=utcnow(),
             )
@@ -501,10 +505,11 @@ def save_progress_updates(
             stored[(new.task_id, new.as_of)] = row
             inserted += 1
         elif old.source_hash != digest:
-            old.percent_complete, old.status, old.note, old.source_hash = (
+            old.percent_complete, old.status, old.note, old.blocker, old.source_hash = (
                 new.percent_complete,
                 new.status,
                 new.note,
+                new.blocker,
                 digest,
             )
             updated += 1
@@ -537,6 +542,7 @@ def load_progress(*, session: Session, programme_key: str, cycle_key: str) -> li
             percent_complete=r.percent_complete,
             status=r.status,
             note=r.note,
+            blocker=r.blocker,
         )
         for r in rows
     ]

@@ -252,3 +252,12 @@ def test_backlog_sub_targets_sum_to_at_most_the_target(data: st.DataObject) -> N
         assert s.target <= d.value
     assert proof.holds
     assert math.isclose(proof.achieved, achieved, abs_tol=1e-6)
+
+
+def test_a_cascade_leaving_tickets_out_does_not_claim_to_hold() -> None:
+    departments = [DepartmentValue("cs", 0.50, 600), DepartmentValue("tech", 0.60, 400)]
+    result = cascade("fcr_rate", 0.54, 0.60, departments, coverage=0.9)
+    assert result is not None
+    _, proof = result
+    assert not proof.holds and proof.coverage == 0.9
+    assert "departments own 90.0% of tickets" in proof.working

@@ -162,7 +162,9 @@ def test_three_overlapping_tasks_of_one_person_overallocate_them(
     issues = _rejected(plan, edits, programme, calendar)
     assert {i.kind for i in issues} == {"overallocation"}
     over = next(i for i in issues if all(t in i.message for t in ids))
-    assert over.field == "owner" and over.task_id == max(ids)
+    # located at the edited task that starts last (hiring was 周杰's already)
+    edited = [t for t in tasks if t.owner != person.name]
+    assert over.field == "owner" and over.task_id == max(edited, key=lambda t: t.start).id
     assert "周杰" in over.message
     assert f"from {first} to {last}" in over.message
     assert "150%" in over.message and "capacity 100%" in over.message
@@ -223,3 +225,70 @@ def test_a_valid_edit_is_the_next_plan_version(
     assert (revised.start, revised.end) == (plan.start, plan.end)
     assert revised.raci == plan.raci
     assert check_plan(revised.tasks, revised.raci, programme=programme, calendar=calendar) == []
+
+
+def test_dates_outside_the_cycle_are_refused(
+    chain: Chain, programme: Programme, calendar: WorkCalendar
+) -> None:
+    plan = chain.plan
+    first, last = plan.tasks[0], max(plan.tasks, key=lambda t: t.end)
+    moved = TaskEdit(date(2025, 12, 1), first.end, first.owner)
+    early = _rejected(plan, _with(plan, {first.id: moved}), programme, calendar)
+    assert [(i.kind, i.task_id, i.field) for i in early] == [("dates", first.id, "start")]
+    assert "before the plan may start (2026-01-05)" in early[0].message
+    moved = TaskEdit(last.start, date(2026, 7, 14), last.owner)
+    late = _rejected(plan, _with(plan, {last.id: moved}), programme, calendar)
+    assert [(i.kind, i.field) for i in late] == [("dates", "end")]
+    assert "after the cycle's deadline 2026-06-30" in late[0].message
+
+
+def test_one_task_beyond_its_owners_capacity_is_over_allocation() -> None:
+    from improve.stages.schedule import Booking, overallocations
+
+    [over] = overallocations(
+        [Booking("a/x", "p", date(2026, 3, 2), date(2026, 3, 6), 0.8)],
+        {"p": 0.5},
+        calendar=WorkCalendar(),
+    )
+    assert (over.task_ids, over.start, over.end, over.booked) == (
+        ("a/x",), date(2026, 3, 2), date(2026, 3, 6), 0.8,
+    )  # fmt: skip
+
+
+def test_an_over_allocation_in_the_design_does_not_block_unrelated_edits(
+    chain: Chain, programme: Programme, calendar: WorkCalendar
+) -> None:
+    """The design reports an over-allocation it could not avoid; stakeholders may still edit
+    other tasks, and an edit that touches it is refused at the edited task."""
+    from improve.stages.plan_check import plan_overallocations
+
+    cs = next(d for d in programme.departments if d.key == "cs")
+    members = tuple(
+        m.model_copy(update={"capacity": 0.4}) if m.name == "孙丽" else m for m in cs.members
+    )
+    squeezed = programme.model_copy(
+        update={
+            "departments": tuple(
+                d.model_copy(update={"members": members}) if d.key == "cs" else d
+                for d in programme.departments
+            )
+        }
+    )
+    plan = chain.plan.model_copy(
+        update={
+            "overallocations": plan_overallocations(
+                chain.plan.tasks, programme=squeezed, calendar=calendar
+            )
+        }
+    )
+    assert {o.owner for o in plan.overallocations} == {"孙丽"}
+    hiring = next(t for t in plan.tasks if t.id == "capacity/rota")
+    moved = _with(plan, {hiring.id: TaskEdit(date(2026, 1, 21), date(2026, 1, 27), hiring.owner)})
+    revised = revise_plan(plan, moved, version=1, programme=squeezed, calendar=calendar)
+    assert revised.revised_from == 1 and revised.overallocations == plan.overallocations
+    trainer_task = next(t for t in plan.tasks if t.owner == "孙丽")
+    later = calendar.add_working_days(trainer_task.end, 1) if not _successors(
+        plan, trainer_task) else trainer_task.end  # fmt: skip
+    touched = _with(plan, {trainer_task.id: TaskEdit(trainer_task.start, later, "孙丽")})
+    issues = _rejected(plan, touched, squeezed, calendar)
+    assert [(i.kind, i.task_id) for i in issues] == [("overallocation", trainer_task.id)]
