@@ -166,3 +166,39 @@ def _through_libreoffice(path: Path, tmp_path: Path) -> Path:
     saved = out / path.name
     assert saved.exists(), result.stdout + result.stderr
     return saved
+
+
+def test_progress_round_trip(planned: tuple[Path, dict], tmp_path: Path) -> None:
+    """Owners fill in the week's progress workbook; the import stores it once, and a file
+    with an impossible percentage is refused at its cell with nothing stored."""
+    from improve.reports.progressbook import COL_BLOCKER, COL_PERCENT, COL_STATUS
+
+    _, env = planned
+    config = str(demo_programme_path())
+    path = tmp_path / "progress.xlsx"
+    wrote = _improve("progress", "write", config, "--as-of", "2026-01-19", "--out", str(path),
+                     env=env)  # fmt: skip
+    assert wrote.returncode == 0, wrote.stderr
+    book = load_workbook(path)
+    ws = book.worksheets[0]
+    rows = _rows(ws)
+    ws.cell(rows["capacity/forecast"], COL_PERCENT).value = 100
+    ws.cell(rows["capacity/hiring"], COL_PERCENT).value = 30
+    ws.cell(rows["capacity/hiring"], COL_STATUS).value = "受阻"
+    ws.cell(rows["capacity/hiring"], COL_BLOCKER).value = "招聘预算待批"
+    book.save(path)
+    first = _improve("progress", "import", str(path), "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"as_of": "2026-01-19", "reported": 2, "stored": 2}
+    again = _improve("progress", "import", str(path), "--config", config, "--json", env=env)
+    assert json.loads(again.stdout)["stored"] == 0
+    ws.cell(rows["capacity/hiring"], COL_PERCENT).value = 130
+    book.save(path)
+    bad = _improve("progress", "import", str(path), "--json", env=env)
+    assert bad.returncode == 1
+    assert f"cell J{rows['capacity/hiring']} (% complete): 130 is impossible" in bad.stderr
+    # the next week's workbook shows what was reported
+    nxt = tmp_path / "next.xlsx"
+    _improve("progress", "write", config, "--as-of", "2026-01-26", "--out", str(nxt), env=env)
+    shown = load_workbook(nxt).worksheets[0]
+    assert shown.cell(_rows(shown)["capacity/hiring"], 8).value == 30

@@ -26,7 +26,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from improve.domain.base import Locale
-from improve.errors import ImproveError
+from improve.errors import ImproveError, InputDataError
 
 # Prefect reads these when it is first imported (inside the commands that run flows).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -771,14 +771,10 @@ def plan_import(
     """Validate an edited plan workbook (dependencies, days off, owners and their capacity,
     RACI: every error located, nothing stored on one), store it as the next plan version
     and show what changed."""
-    from improve.data.planbook import read_plan_workbook
     from improve.orchestration.context import RunContext
     from improve.orchestration.pipeline import import_plan
 
-    if config is not None:
-        ctx = RunContext.load(config)
-    else:
-        ctx = RunContext.from_store(read_plan_workbook(file).plan_id.split("/")[0])
+    ctx = RunContext.load(config) if config else RunContext.from_store(_programme_of(file))
     try:
         result = import_plan(ctx, file, actor=as_ or ctx.programme.owner)
     finally:
@@ -807,6 +803,97 @@ def plan_import(
     for c in changes:
         console.print(f"  {c['task_id']} {c['field']}: {escape(c['before'] or '—')} → "
                       f"{escape(c['after'] or '—')}")  # fmt: skip
+
+
+progress = typer.Typer(
+    help="The progress tracking table (执行进度跟踪表): write it for owners, import it filled in.",
+    no_args_is_help=True,
+)
+app.add_typer(progress, name="progress")
+
+
+@progress.command("write")
+@handles_errors
+def progress_write(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Report date, YYYY-MM-DD (default: today).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Workbook to write (default: beside the reports).")
+    ] = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Workbook language.")] = None,
+) -> None:
+    """Write the progress workbook of the latest plan: a row per task with its planned and
+    last reported percent, yellow cells for % complete, status, blocker and note."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import write_progress_workbook
+
+    day = _date_option(as_of, "--as-of") if as_of else date.today()
+    ctx = RunContext.load(config, locale=locale.value if locale else None)
+    try:
+        path = write_progress_workbook(ctx, out.resolve() if out else None, as_of=day)
+    finally:
+        ctx.close()
+    console.print(f"Progress workbook for {day}: {path}")
+
+
+@progress.command("import")
+@handles_errors
+def progress_import(
+    file: Annotated[Path, typer.Argument(help="The filled progress workbook (.xlsx).")],
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Programme definition (default: as stored with the plan)."),
+    ] = None,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="Who imports it (default: the owner).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Validate a filled progress workbook (unknown tasks, impossible percentages, a status
+    that contradicts its percent, a blocked task without its blocker: every error located,
+    nothing stored on one) and store its rows; the same file twice stores nothing."""
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import import_progress
+
+    ctx = RunContext.load(config) if config else RunContext.from_store(_programme_of(file))
+    try:
+        result = import_progress(ctx, file, actor=as_ or ctx.programme.owner)
+    finally:
+        ctx.close()
+    if as_json:
+        _print_json({"as_of": result.as_of, "reported": result.reported, "stored": result.stored})
+        return
+    if not result.stored:
+        console.print(f"{file.name}: every row was already imported; nothing changed")
+    else:
+        console.print(
+            f"{file.name}: {result.reported} task(s) reported as of {result.as_of}; "
+            f"{result.stored} row(s) new or corrected"
+        )
+
+
+def _programme_of(workbook: Path) -> str:
+    """The programme key of the plan a workbook written by improve names in its `_meta`."""
+    from improve.data.readers import workbook_meta
+
+    plan_id = str(workbook_meta(workbook).get("plan_id") or "")
+    if "/" not in plan_id:
+        raise InputDataError(
+            f"{workbook}: names no plan in its _meta sheet; write it again with improve, or "
+            "give --config"
+        )
+    return plan_id.split("/")[0]
+
+
+def _date_option(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date; write YYYY-MM-DD", param_hint=name
+        ) from None
 
 
 pilot = typer.Typer(

@@ -6,7 +6,7 @@ problem located by cell, all reported at once, and nothing returned unless the f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -52,10 +52,11 @@ class ProgressSubmission:
 
 
 def read_progress_workbook(
-    path: Path, *, known: set[str], previous: Mapping[str, ProgressReport]
+    path: Path, *, known: set[str], history: Sequence[ProgressReport] = ()
 ) -> ProgressSubmission:
-    """The reported rows; `known` are the plan's task ids, `previous` each task's latest
-    stored report before this one. InputDataError lists every located problem."""
+    """The reported rows; `known` are the plan's task ids, `history` the reports already
+    stored (a percentage may not fall below the task's last earlier one without a note).
+    InputDataError lists every located problem."""
     book = open_xlsx(path, limit=MAX_PROGRESS_BYTES, streaming=False)
     try:
         fields = _meta(path, book[META_SHEET] if META_SHEET in book.sheetnames else None)
@@ -66,6 +67,10 @@ def read_progress_workbook(
                 "workbook again with `improve progress write CONFIG`"
             )
         as_of = date.fromisoformat(str(fields["as_of"]))
+        previous: dict[str, ProgressReport] = {}
+        for report in sorted(history, key=lambda h: h.as_of):
+            if report.as_of < as_of:
+                previous[report.task_id] = report
         issues: list[Located] = []
         reports = _rows(book[sheet], as_of, known, previous, issues)
     finally:

@@ -351,3 +351,20 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+META_SHEET = "_meta"  # the hidden sheet of every workbook improve hands out to fill in
+MAX_META_BYTES = 20 << 20
+
+
+def workbook_meta(path: Path) -> dict[str, object]:
+    """The name -> value rows at the top of a workbook's hidden `_meta` sheet (empty when it
+    has none): what improve wrote it from."""
+    book = open_xlsx(path, limit=MAX_META_BYTES, streaming=False)
+    try:
+        if META_SHEET not in book.sheetnames:
+            return {}
+        rows = book[META_SHEET].iter_rows(max_col=2, max_row=50, values_only=True)
+        return {str(k): v for k, v in rows if k}
+    finally:
+        book.close()

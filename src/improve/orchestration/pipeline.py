@@ -24,6 +24,7 @@ from improve.data.facts import (
 )
 from improve.data.located import refuse
 from improve.data.planbook import read_plan_workbook
+from improve.data.progressbook import read_progress_workbook
 from improve.data.store import ImportResult
 from improve.data.worksheet import read_worksheet
 from improve.domain.artifacts import (
@@ -40,13 +41,14 @@ from improve.domain.facts import EvaluationFacts, ExecutionFacts, ProgressReport
 from improve.domain.review import RootCauseReview
 from improve.errors import ConfigError, InputDataError, StageError
 from improve.orchestration.context import RunContext
+from improve.reports.progressbook import build_progress_workbook, progress_name
 from improve.reports.site import save_workbook, write_cycle_reports
 from improve.reports.workbook import build_workbook
 from improve.reports.worksheet import WORKSHEET_NAME, build_worksheet
 from improve.stages.design import design_plan
 from improve.stages.diagnose import diagnose
 from improve.stages.evaluate import evaluate_cycle
-from improve.stages.execute import track_execution
+from improve.stages.execute import planned_percent, track_execution
 from improve.stages.optimise import optimise_cycle
 from improve.stages.pilot import evaluate_pilot
 from improve.stages.plan_check import check_plan
@@ -574,3 +576,93 @@ def evaluate_pilot_now(ctx: RunContext, key: str) -> PilotEvaluation:
     return evaluate_pilot(
         pilot, facts, targets=targets if isinstance(targets, TargetList) else None
     )
+
+
+@dataclass(frozen=True)
+class ProgressImport:
+    """An imported progress workbook: its date, the rows it reported and how many of them
+    the store did not hold yet (new or changed)."""
+
+    as_of: date
+    reported: int
+    stored: int
+
+
+def _progress_history(ctx: RunContext) -> list[ProgressReport]:
+    with ctx.transaction() as session:
+        rows = repo.load_progress(
+            session=session, programme_key=ctx.programme.key, cycle_key=ctx.programme.cycle.key
+        )
+    return [
+        ProgressReport(
+            task_id=r.task_id,
+            as_of=r.as_of,
+            percent_complete=r.percent_complete,
+            status=r.status or None,
+            note=r.note,
+            blocker=r.blocker,
+        )
+        for r in rows
+    ]
+
+
+def write_progress_workbook(ctx: RunContext, out: Path | None, *, as_of: date) -> Path:
+    """The progress workbook of the latest plan for the report date `as_of`, with each
+    task's percent planned by then and its last report; by default
+    `progress-<date>.xlsx` beside the reports. Its path."""
+    stored = latest_of(ctx, Stage.DESIGN, "there is no plan to report progress on")
+    plan = stored.artifact
+    assert isinstance(plan, ImplementationPlan)
+    latest: dict[str, ProgressReport] = {}
+    for report in sorted(_progress_history(ctx), key=lambda r: r.as_of):
+        if report.as_of <= as_of:
+            latest[report.task_id] = report
+    book = build_progress_workbook(
+        plan,
+        stored.ref,
+        as_of=as_of,
+        planned={t.id: planned_percent(t, as_of, ctx.calendar) for t in plan.tasks},
+        latest=latest,
+        locale=ctx.locale,
+        programme=ctx.programme,
+    )
+    path = out or ctx.reports_dir / progress_name(as_of)
+    save_workbook(book, path)
+    return path
+
+
+def import_progress(ctx: RunContext, path: Path, *, actor: str) -> ProgressImport:
+    """Validate a filled progress workbook against the latest plan and the reports already
+    stored, and store its rows by (task, date): the same file again stores nothing, a
+    corrected row replaces the one it corrects (audited)."""
+    stored = latest_of(ctx, Stage.DESIGN, f"{path} has no plan to report against")
+    plan = stored.artifact
+    assert isinstance(plan, ImplementationPlan)
+    submission = read_progress_workbook(
+        path, known={t.id for t in plan.tasks}, history=_progress_history(ctx)
+    )
+    if submission.plan_id != stored.ref.artifact_id:
+        raise InputDataError(
+            f"{path}: reports on the plan {submission.plan_id}, not {stored.ref.artifact_id} of "
+            "this programme; import it with that programme's definition"
+        )
+    rows = [
+        ProgressRow(
+            task_id=r.task_id,
+            as_of=r.as_of,
+            percent_complete=r.percent_complete,
+            status=r.status or "",
+            note=r.note,
+            blocker=r.blocker,
+        )
+        for r in submission.reports
+    ]
+    with ctx.transaction() as session:
+        changed = repo.save_progress_updates(
+            session=session,
+            programme_key=ctx.programme.key,
+            cycle_key=ctx.programme.cycle.key,
+            rows=rows,
+            actor=actor,
+        )
+    return ProgressImport(as_of=submission.as_of, reported=len(rows), stored=changed)
