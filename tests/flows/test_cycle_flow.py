@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from improve.orchestration.flows import cycle_flow
 from improve.storage import repository as repo
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh SQLite store and report folder for one test."""
-    monkeypatch.setenv("IMPROVE_DATABASE_URL", f"sqlite:///{tmp_path / 'improve.db'}")
-    monkeypatch.setenv("IMPROVE_ARTIFACTS_DIR", str(tmp_path / "reports"))
-    yield tmp_path
 
 
 def _versions(sample_root: Path) -> dict[Stage, tuple[int, str]]:

@@ -30,7 +30,7 @@ from improve.errors import ImproveError, InputDataError
 
 # Prefect reads these when it is first imported (inside the commands that run flows).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # errors reach the user as one line
 # Prefect's temporary server can take longer than its 20 s default on a busy 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
@@ -894,6 +894,68 @@ def _date_option(text: str, name: str) -> date:
         raise typer.BadParameter(
             f"{text!r} is not a date; write YYYY-MM-DD", param_hint=name
         ) from None
+
+
+review = typer.Typer(
+    help="The execution cadence: the weekly review (周例会).", no_args_is_help=True
+)
+app.add_typer(review, name="review")
+
+
+@review.command("weekly")
+@handles_errors
+def review_weekly(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    period: Annotated[
+        str | None,
+        typer.Option(help="ISO week, like 2026-W04 (default: the last complete week)."),
+    ] = None,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+    ] = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Run the weekly review flow (Prefect) for one week: SPI and schedule variance,
+    overdue and due-soon tasks, blockers by department, KPIs against their target paths;
+    a rerun of the same week on the same data stores nothing new."""
+    from improve.domain.meetings import parse_week
+    from improve.orchestration.flows import weekly_review_flow
+
+    if period is not None:
+        try:
+            parse_week(period)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from None
+    with console.status("Running the weekly review (Prefect)..."):
+        outcome = weekly_review_flow(
+            str(config),
+            period=period,
+            data_root=str(data_root) if data_root else None,
+            locale=locale.value if locale else None,
+        )
+    if as_json:
+        _print_json(
+            {
+                "period": outcome.period,
+                "version": outcome.version,
+                "created": outcome.created,
+                "files": outcome.files,
+                **outcome.review,
+            }
+        )
+        return
+    r = outcome.review
+    state = "new version" if outcome.created else "unchanged"
+    spi = "—" if r["spi"] is None else f"{r['spi']:.2f}"
+    console.print(
+        f"Weekly review {outcome.period} v{outcome.version} ({state}): SPI {spi}, "
+        f"{len(r['overdue'])} overdue, {len(r['due_soon'])} due soon, "
+        f"{sum(len(b['blockers']) for b in r['blockers'])} blocked"
+    )
+    for f in outcome.files:
+        console.print(f"  {f}")
 
 
 pilot = typer.Typer(

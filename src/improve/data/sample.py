@@ -440,9 +440,10 @@ def generate_progress(
                     pct = min(100.0, round(100.0 * done / total + float(rng.normal(0, 4)), 0))
                     pct = 100.0 if week >= end else max(0.0, min(pct, 95.0))
                     status = "done" if pct >= 100 else ("late" if slip else "on_track")
-                    note = None
+                    note = blocker = None
                     if f"{strategy.key}/{task.key}" == STALLED_TASK and pct > STALLED_AT:
-                        pct, status, note = STALLED_AT, "blocked", "新绩效方案待人力资源部审批"
+                        pct, status, note = STALLED_AT, "blocked", "等待人力资源部"
+                        blocker = "新绩效方案待人力资源部审批"
                     if slip and task.key.endswith(DELAYED_TASK_SUFFIX) and pct < 100:
                         note = "供应商延期交付，系统测试顺延两周"
                     rows.append(
@@ -452,6 +453,7 @@ def generate_progress(
                             "percent_complete": pct,
                             "status": status,
                             "note": note,
+                            "blocker": blocker,
                         }
                     )
                     if pct >= 100:
@@ -486,7 +488,7 @@ def write_sample_data(
     ws = book.active
     assert ws is not None
     ws.title = "progress"
-    columns = ["task_id", "as_of", "percent_complete", "status", "note"]
+    columns = ["task_id", "as_of", "percent_complete", "status", "note", "blocker"]
     ws.append(columns)
     for row in rows:
         ws.append([row[c] for c in columns])

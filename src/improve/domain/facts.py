@@ -139,6 +139,15 @@ class ExecutionFacts(Model):
     pilots: tuple[PilotFacts, ...] = Field(default=(), description="Per pilot and KPI.")
 
 
+class WeeklyFacts(Model):
+    """What the weekly review reads: the week's KPIs and every progress report so far."""
+
+    start: date = Field(description="Monday.")
+    end: date = Field(description="Sunday.")
+    kpis: dict[str, float | None] = Field(description="KPIs of the tickets created that week.")
+    progress: tuple[ProgressReport, ...]
+
+
 class EvaluationFacts(Model):
     """KPIs and customer measures over the evaluation window and the baseline window."""
 

@@ -3,14 +3,19 @@ stage can be re-run alone; without auto-approval the cycle stops at each stage g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
 from improve.domain.base import Locale, Stage
-from improve.orchestration import tasks
+from improve.orchestration import pipeline, tasks
 from improve.orchestration.context import RunContext
+from improve.reports.meetings import weekly_markdown
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,56 @@ def cycle_flow(
                 programme, cycle, done, waiting_for=outcome, index=str(reports / "index.html")
             )
     return CycleOutcome(programme, cycle, done, index=str(reports / "index.html"))
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What one weekly review run produced."""
+
+    period: str
+    version: int
+    created: bool
+    files: list[str]
+    review: dict[str, Any]
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits and dashes) from `parts`."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower())).strip("-")
+
+
+@flow(name="improve-weekly-review", flow_run_name="weekly-{period}")
+def weekly_review_flow(
+    config_path: str,
+    period: str | None = None,
+    data_root: str | None = None,
+    locale: Locale | None = None,
+) -> ReviewOutcome:
+    """周例会 of one ISO week (by default the last complete one): progress against plan,
+    overdue and due-soon tasks, blockers, KPIs on their target paths; stored once per
+    content, published as a workbook and a page, and shown in the Prefect UI as Markdown.
+    It also writes the progress workbook owners fill in for the coming week."""
+    ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
+    try:
+        week = period or pipeline.last_complete_week(date.today())
+        inputs, facts = tasks.read_week(ctx, week)
+        review = tasks.compute_week(ctx, inputs, facts, week)
+        stored, created = tasks.store_week(ctx, review, ctx.programme.owner)
+        files = tasks.publish_week(ctx, review)
+        create_markdown_artifact(
+            key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "weekly", week),
+            markdown=weekly_markdown(review, locale=ctx.locale),
+            description=f"Weekly review {week} of {ctx.programme.key}",
+        )
+        get_run_logger().info(
+            "weekly review %s: v%s (%s)", week, stored.version, "new" if created else "unchanged"
+        )
+        return ReviewOutcome(
+            period=week,
+            version=stored.version,
+            created=created,
+            files=[str(f) for f in files],
+            review=review.model_dump(mode="json"),
+        )
+    finally:
+        ctx.close()

@@ -22,6 +22,7 @@ from improve.data.facts import (
     pilot_facts,
     window_facts,
 )
+from improve.data.kpis import compute_kpis
 from improve.data.located import refuse
 from improve.data.planbook import read_plan_workbook
 from improve.data.progressbook import read_progress_workbook
@@ -37,12 +38,21 @@ from improve.domain.artifacts import (
     TargetList,
 )
 from improve.domain.base import Artifact, ArtifactRef, Stage
-from improve.domain.facts import EvaluationFacts, ExecutionFacts, ProgressReport, WindowFacts
+from improve.domain.facts import (
+    EvaluationFacts,
+    ExecutionFacts,
+    ProgressReport,
+    WeeklyFacts,
+    WindowFacts,
+)
+from improve.domain.kpi import KPI_NAMES
+from improve.domain.meetings import WeeklyReview, parse_week, week_of
 from improve.domain.review import RootCauseReview
 from improve.errors import ConfigError, InputDataError, StageError
 from improve.orchestration.context import RunContext
+from improve.reports.meetings import write_weekly
 from improve.reports.progressbook import build_progress_workbook, progress_name
-from improve.reports.site import save_workbook, write_cycle_reports
+from improve.reports.site import copy_plotly_js, save_workbook, write_cycle_reports
 from improve.reports.workbook import build_workbook
 from improve.reports.worksheet import WORKSHEET_NAME, build_worksheet
 from improve.stages.design import design_plan
@@ -52,10 +62,11 @@ from improve.stages.execute import planned_percent, track_execution
 from improve.stages.optimise import optimise_cycle
 from improve.stages.pilot import evaluate_pilot
 from improve.stages.plan_check import check_plan
+from improve.stages.review import weekly_review
 from improve.stages.revise import PlanRejected, revise_plan
 from improve.stages.target import set_targets
 from improve.storage import repository as repo
-from improve.storage.repository import ProgressRow, StoredArtifact
+from improve.storage.repository import ProgressRow, StoredArtifact, StoredReport
 
 # What each stage reads, the artifact it derives from first.
 INPUTS: dict[Stage, tuple[Stage, ...]] = {
@@ -169,6 +180,20 @@ def read_facts(ctx: RunContext, stage: Stage, inputs: Inputs) -> Any:
 
 
 def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> ExecutionFacts:
+    cycle = ctx.programme.cycle
+    as_of = min(cycle.deadline, last_ticket_day(con))
+    return execution_facts(
+        con,
+        plan_start=cycle.plan_start,
+        as_of=as_of,
+        progress=stored_progress(ctx, con),
+        pilots=ctx.programme.pilots,
+    )
+
+
+def stored_progress(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> list[ProgressReport]:
+    """Every progress report of the cycle: the configured progress file's rows are first
+    imported into the store (re-imports add nothing), then all are read back from it."""
     key, cycle = ctx.programme.key, ctx.programme.cycle
     rows = [
         ProgressRow(
@@ -187,24 +212,7 @@ def _execution_facts(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> Executi
                 session=session, programme_key=key, cycle_key=cycle.key, rows=rows
             )
         stored = repo.load_progress(session=session, programme_key=key, cycle_key=cycle.key)
-    as_of = min(cycle.deadline, last_ticket_day(con))
-    return execution_facts(
-        con,
-        plan_start=cycle.plan_start,
-        as_of=as_of,
-        progress=[
-            ProgressReport(
-                task_id=r.task_id,
-                as_of=r.as_of,
-                percent_complete=r.percent_complete,
-                status=r.status or None,
-                note=r.note,
-                blocker=r.blocker,
-            )
-            for r in stored
-        ],
-        pilots=ctx.programme.pilots,
-    )
+    return [_report_of(r) for r in stored]
 
 
 def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifact:
@@ -593,17 +601,18 @@ def _progress_history(ctx: RunContext) -> list[ProgressReport]:
         rows = repo.load_progress(
             session=session, programme_key=ctx.programme.key, cycle_key=ctx.programme.cycle.key
         )
-    return [
-        ProgressReport(
-            task_id=r.task_id,
-            as_of=r.as_of,
-            percent_complete=r.percent_complete,
-            status=r.status or None,
-            note=r.note,
-            blocker=r.blocker,
-        )
-        for r in rows
-    ]
+    return [_report_of(r) for r in rows]
+
+
+def _report_of(row: ProgressRow) -> ProgressReport:
+    return ProgressReport(
+        task_id=row.task_id,
+        as_of=row.as_of,
+        percent_complete=row.percent_complete,
+        status=row.status or None,
+        note=row.note,
+        blocker=row.blocker,
+    )
 
 
 def write_progress_workbook(ctx: RunContext, out: Path | None, *, as_of: date) -> Path:
@@ -666,3 +675,68 @@ def import_progress(ctx: RunContext, path: Path, *, actor: str) -> ProgressImpor
             actor=actor,
         )
     return ProgressImport(as_of=submission.as_of, reported=len(rows), stored=changed)
+
+
+def last_complete_week(today: date) -> str:
+    """The ISO week that ended on the last Sunday before `today`."""
+    return week_of(today - timedelta(days=today.weekday() + 1))
+
+
+def weekly_facts(ctx: RunContext, period: str) -> WeeklyFacts:
+    """The week's KPIs (tickets created Monday to Sunday) and every progress report."""
+    try:
+        start, end = parse_week(period)
+    except ValueError as exc:
+        raise StageError(f"weekly review: {exc}") from None
+    con = open_data(ctx, progress=True)
+    try:
+        rows = compute_kpis(con, grain="window", start=start, end=end + timedelta(days=1))
+        kpis = {k: rows[0].get(k) for k in KPI_NAMES} if rows else dict.fromkeys(KPI_NAMES)
+        return WeeklyFacts(
+            start=start, end=end, kpis=kpis, progress=tuple(stored_progress(ctx, con))
+        )
+    finally:
+        con.close()
+
+
+def compute_weekly(
+    ctx: RunContext, inputs: Inputs, facts: WeeklyFacts, period: str
+) -> WeeklyReview:
+    """The pure weekly review over the plan and targets in force."""
+    plan, targets = inputs[Stage.DESIGN], inputs[Stage.TARGET]
+    assert isinstance(plan.artifact, ImplementationPlan)
+    assert isinstance(targets.artifact, TargetList)
+    return weekly_review(
+        plan.artifact,
+        targets.artifact,
+        facts,
+        period=period,
+        plan_ref=plan.ref,
+        targets_ref=targets.ref,
+        plan_start=ctx.programme.cycle.plan_start,
+        calendar=ctx.calendar,
+    )
+
+
+def store_weekly(ctx: RunContext, review: WeeklyReview, *, actor: str) -> tuple[StoredReport, bool]:
+    """Save the week's review (the same content again stores nothing)."""
+    with ctx.transaction() as session:
+        return repo.save_cadence_report(
+            session=session,
+            programme_key=ctx.programme.key,
+            cycle_key=ctx.programme.cycle.key,
+            kind=review.kind,
+            period=review.period,
+            report=review,
+            actor=actor,
+        )
+
+
+def publish_weekly(ctx: RunContext, review: WeeklyReview) -> list[Path]:
+    """The review's workbook and page beside the stage reports (plotly.min.js copied there),
+    and the progress workbook owners fill in for the coming week."""
+    copy_plotly_js(ctx.reports_dir)
+    xlsx, html = write_weekly(ctx.reports_dir, review, locale=ctx.locale, programme=ctx.programme)
+    coming = review.end + timedelta(days=7)
+    progress_book = write_progress_workbook(ctx, None, as_of=coming)
+    return [xlsx, html, progress_book]

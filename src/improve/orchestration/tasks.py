@@ -9,9 +9,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from improve.domain.base import Artifact, Stage
+from improve.domain.facts import WeeklyFacts
+from improve.domain.meetings import WeeklyReview
 from improve.orchestration import pipeline
 from improve.orchestration.context import RunContext
-from improve.storage.repository import StoredArtifact
+from improve.storage.repository import StoredArtifact, StoredReport
 
 # The context holds live connections: never hash or persist it. I/O steps retry twice.
 RETRIES, RETRY_DELAY_S = 2, 2
@@ -65,3 +67,40 @@ def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArt
 def publish(ctx: RunContext) -> Path:
     """Write the cycle's workbooks, pages and index."""
     return pipeline.publish(ctx)
+
+
+@task(name="read-week", cache_policy=NO_CACHE)
+def read_week(ctx: RunContext, period: str) -> tuple[pipeline.Inputs, WeeklyFacts]:
+    """The plan and targets in force, the week's KPIs and the progress reports (no retry:
+    an unapproved plan or a bad file stays so)."""
+    return pipeline.read_inputs(ctx, Stage.EXECUTE), pipeline.weekly_facts(ctx, period)
+
+
+@task(name="compute-weekly-review", cache_policy=NO_CACHE)
+def compute_week(
+    ctx: RunContext, inputs: pipeline.Inputs, facts: WeeklyFacts, period: str
+) -> WeeklyReview:
+    """The pure weekly review."""
+    return pipeline.compute_weekly(ctx, inputs, facts, period)
+
+
+@task(
+    name="store-weekly-review",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAY_S,
+)
+def store_week(ctx: RunContext, review: WeeklyReview, actor: str) -> tuple[StoredReport, bool]:
+    """Save the review version, idempotently."""
+    return pipeline.store_weekly(ctx, review, actor=actor)
+
+
+@task(
+    name="publish-weekly-review",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAY_S,
+)
+def publish_week(ctx: RunContext, review: WeeklyReview) -> list[Path]:
+    """Write the review's workbook and page and the coming week's progress workbook."""
+    return pipeline.publish_weekly(ctx, review)

@@ -15,7 +15,7 @@ from improve.domain.programme import Programme
 from improve.reports.charts import charts_for
 from improve.reports.content import sections_for
 from improve.reports.labels import kpi_fmt, kpi_label
-from improve.reports.sections import Words, display, is_numeric
+from improve.reports.sections import Section, Words, display, is_numeric
 
 STAGE_NAMES = {
     Stage.DIAGNOSE: Text(zh="全面诊断", en="Diagnose"),
@@ -95,7 +95,34 @@ def render_page(
             + ": "
             + ", ".join(f"{r.artifact_id} v{r.version}" for r in artifact.derived_from)
         )
-    sections = [
+    return render_sections(
+        sections_for(artifact, locale, programme),
+        locale=locale,
+        title=w.text(ARTIFACT_TITLES[stage]),
+        subtitle=f"{w.text(programme.name) if programme else artifact.programme}"
+        f" · {artifact.cycle}",
+        meta=meta,
+        stages=list(Stage) if stages is None else list(stages),
+        current=stage.value,
+        charts=charts_for(artifact, w),
+    )
+
+
+def render_sections(
+    sections: Sequence[Section],
+    *,
+    locale: Locale,
+    title: str,
+    subtitle: str,
+    meta: str,
+    stages: Sequence[Stage],
+    current: str,
+    charts: Sequence[str],
+) -> str:
+    """A page of charts then a table per section, in the cycle's folder (its navigation
+    links the pages of `stages` and the index)."""
+    w = Words(locale)
+    tables = [
         {
             "key": s.key,
             "title": s.title,
@@ -109,22 +136,21 @@ def render_page(
                 for row in s.rows
             ],
         }
-        for s in sections_for(artifact, locale, programme)
+        for s in sections
     ]
     return (
         _environment()
         .get_template("stage.html")
         .render(
             lang=_lang(locale),
-            title=w.text(ARTIFACT_TITLES[stage]),
-            subtitle=f"{w.text(programme.name) if programme else artifact.programme}"
-            f" · {artifact.cycle}",
+            title=title,
+            subtitle=subtitle,
             meta=meta,
-            nav=_nav(list(Stage) if stages is None else list(stages), w),
-            current=stage.value,
+            nav=_nav(list(stages), w),
+            current=current,
             index_label=w("总览", "Overview"),
-            charts=charts_for(artifact, w),
-            sections=sections,
+            charts=charts,
+            sections=tables,
         )
     )
 

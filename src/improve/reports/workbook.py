@@ -92,3 +92,20 @@ def build_workbook(
     book.properties.title = title
     book.properties.creator = "improve"
     return book
+
+
+def build_sections_workbook(sections: list[Section], *, title: str, subtitle: str) -> Workbook:
+    """A workbook of a sheet per section (the weekly review's and retrospective's)."""
+    book = Workbook()
+    default = book.active
+    used: set[str] = set()
+    for section in sections:
+        _section_sheet(
+            book.create_sheet(_sheet_name(section.title, used)), section, title, subtitle
+        )
+    if default is not None:
+        book.remove(default)
+    book.active = 0
+    book.properties.title = title
+    book.properties.creator = "improve"
+    return book

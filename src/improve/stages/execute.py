@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from improve.domain.artifacts import (
@@ -10,6 +11,7 @@ from improve.domain.artifacts import (
     ImplementationPlan,
     KpiTrajectory,
     PlanTask,
+    Target,
     TargetList,
     TaskProgress,
     TrajectoryPoint,
@@ -65,10 +67,37 @@ def task_progress(
     )
 
 
-def _month_end_fraction(period: date, start: date, deadline: date) -> float:
-    month_end = (period.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    span = (deadline - start).days or 1
-    return min(1.0, max(0.0, (month_end - start).days / span))
+def path_value(target: Target, day: date, start: date) -> float:
+    """Where the target's KPI should be on `day` on the straight path from its baseline at
+    the plan's `start` to its value at the deadline."""
+    span = (target.deadline - start).days or 1
+    fraction = min(1.0, max(0.0, (day - start).days / span))
+    return round(target.baseline + (target.target - target.baseline) * fraction, 4)
+
+
+def on_path(target: Target, actual: float | None, planned: float) -> bool | None:
+    """Whether `actual` is at or better than the path (None without a value)."""
+    if actual is None:
+        return None
+    return actual <= planned if target.direction == Direction.LOWER else actual >= planned
+
+
+def _month_end(period: date) -> date:
+    return (period.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def schedule_performance(
+    plan: ImplementationPlan, progress: Sequence[TaskProgress]
+) -> tuple[float | None, float | None]:
+    """SPI (earned / planned percent complete) and schedule variance (earned minus planned,
+    in points), each task weighted by its working days; None before anything was planned."""
+    weights = {t.id: t.working_days for t in plan.tasks}
+    total = sum(weights.values()) or 1
+    planned = sum(p.planned_pct * weights[p.task_id] for p in progress)
+    earned = sum((p.actual_pct or 0.0) * weights[p.task_id] for p in progress)
+    if not planned:
+        return None, None
+    return round(earned / planned, 3), round((earned - planned) / total, 1)
 
 
 def track_execution(
@@ -88,32 +117,20 @@ def track_execution(
     progress = tuple(
         task_progress(t, by_task.get(t.id, []), facts.as_of, calendar) for t in plan.tasks
     )
-    weights = {t.id: t.working_days for t in plan.tasks}
-    planned = sum(p.planned_pct * weights[p.task_id] for p in progress)
-    earned = sum((p.actual_pct or 0.0) * weights[p.task_id] for p in progress)
-    spi = round(earned / planned, 3) if planned else None
+    spi, _ = schedule_performance(plan, progress)
 
     trajectories = []
     for target in targets.targets:
-        points = []
-        for month in facts.monthly:
-            fraction = _month_end_fraction(
-                month.period, programme.cycle.plan_start, target.deadline
+        points = [
+            TrajectoryPoint(
+                period=month.period,
+                actual=month.values.get(target.kpi),
+                planned=path_value(target, _month_end(month.period), programme.cycle.plan_start),
             )
-            path = target.baseline + (target.target - target.baseline) * fraction
-            points.append(
-                TrajectoryPoint(
-                    period=month.period, actual=month.values.get(target.kpi), planned=round(path, 4)
-                )
-            )
+            for month in facts.monthly
+        ]
         last = next((p for p in reversed(points) if p.actual is not None), None)
-        on_track = None
-        if last is not None and last.actual is not None:
-            on_track = (
-                last.actual <= last.planned
-                if target.direction == Direction.LOWER
-                else last.actual >= last.planned
-            )
+        on_track = on_path(target, last.actual, last.planned) if last else None
         trajectories.append(
             KpiTrajectory(
                 target_id=target.id, kpi=target.kpi, points=tuple(points), on_track=on_track

@@ -253,3 +253,32 @@ class RootCauseReviewRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, comment="ProblemReview dump.")
     content_hash: Mapped[str] = mapped_column(Hash)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CadenceReportRow(Base):
+    """A weekly review (周例会) or monthly retrospective of one period; every version with
+    new content is kept, numbered, and the same content is never stored twice."""
+
+    __tablename__ = "cadence_report"
+    __table_args__ = (
+        UniqueConstraint("programme_key", "cycle_key", "kind", "period", "version"),
+        UniqueConstraint(
+            "programme_key",
+            "cycle_key",
+            "kind",
+            "period",
+            "content_hash",
+            name="uq_cadence_report_content",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_key: Mapped[str] = mapped_column(ForeignKey("programme.key"))
+    cycle_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), comment="weekly or monthly.")
+    period: Mapped[str] = mapped_column(String(16), comment="2026-W04 or 2026-02.")
+    version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(Hash)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

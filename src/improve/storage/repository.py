@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from improve.domain.artifacts import ARTIFACT_TYPES, ImplementationPlan
-from improve.domain.base import Artifact, ArtifactRef, Stage
+from improve.domain.base import Artifact, ArtifactRef, Model, Stage
 from improve.domain.hashing import content_hash
 from improve.domain.programme import Programme
 from improve.domain.review import ProblemReview, RootCauseReview
@@ -26,6 +26,7 @@ from improve.storage.orm import (
     ApprovalRow,
     ArtifactVersionRow,
     AuditRow,
+    CadenceReportRow,
     CycleRow,
     KpiSnapshotRow,
     PlanTaskRow,
@@ -724,3 +725,94 @@ def load_reviews(*, session: Session, programme_key: str, cycle_key: str) -> lis
                 "hand or by a newer version: restore it or import the worksheet again"
             ) from exc
     return out
+
+
+class StoredReport(_Result):
+    """A stored weekly review or monthly retrospective version."""
+
+    kind: str
+    period: str
+    version: int
+    content_hash: str
+    payload: dict[str, Any]
+
+
+def save_cadence_report(
+    *,
+    session: Session,
+    programme_key: str,
+    cycle_key: str,
+    kind: str,
+    period: str,
+    report: Model,
+    actor: str = SYSTEM_ACTOR,
+) -> tuple[StoredReport, bool]:
+    """Store a review of one period as its next version; the same content again stores
+    nothing and returns the version holding it (a rerun leaves the store unchanged)."""
+    _require_programme(session, programme_key, "its reviews")
+    digest = content_hash(report)
+    where = (
+        CadenceReportRow.programme_key == programme_key,
+        CadenceReportRow.cycle_key == cycle_key,
+        CadenceReportRow.kind == kind,
+        CadenceReportRow.period == period,
+    )
+    same = session.scalar(
+        select(CadenceReportRow).where(*where, CadenceReportRow.content_hash == digest)
+    )
+    if same is not None:
+        return _report(same), False
+    last = session.scalar(select(func.max(CadenceReportRow.version)).where(*where)) or 0
+    row = CadenceReportRow(
+        programme_key=programme_key,
+        cycle_key=cycle_key,
+        kind=kind,
+        period=period,
+        version=last + 1,
+        payload=report.model_dump(mode="json"),
+        content_hash=digest,
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise StorageError(
+            f"the {kind} review {period} of {programme_key}/{cycle_key} was stored by another "
+            "run at the same time; run it again (it will find that version)"
+        ) from exc
+    record_audit(
+        session=session,
+        actor=actor,
+        action=f"review.{kind}.saved",
+        object=f"{programme_key}/{cycle_key}/{kind}/{period}@v{row.version}",
+        hash_after=digest,
+    )
+    return _report(row), True
+
+
+def cadence_reports(
+    *, session: Session, programme_key: str, cycle_key: str, kind: str
+) -> list[StoredReport]:
+    """Every stored version of the cycle's reviews of `kind`, by period then version."""
+    rows = session.scalars(
+        select(CadenceReportRow)
+        .where(
+            CadenceReportRow.programme_key == programme_key,
+            CadenceReportRow.cycle_key == cycle_key,
+            CadenceReportRow.kind == kind,
+        )
+        .order_by(CadenceReportRow.period, CadenceReportRow.version)
+    )
+    return [_report(r) for r in rows]
+
+
+def _report(row: CadenceReportRow) -> StoredReport:
+    return StoredReport(
+        kind=row.kind,
+        period=row.period,
+        version=row.version,
+        content_hash=row.content_hash,
+        payload=dict(row.payload),
+    )

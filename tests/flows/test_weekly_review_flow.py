@@ -1,0 +1,58 @@
+"""The weekly review flow under Prefect: stored once per content, its Markdown in the Prefect
+UI, its workbook, page and the coming week's progress workbook written; a rerun of the same
+week leaves the store unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from improve.config import demo_programme_path
+from improve.orchestration.context import RunContext
+from improve.orchestration.flows import artifact_key, cycle_flow, weekly_review_flow
+from improve.storage import repository as repo
+
+pytestmark = pytest.mark.slow
+
+
+async def _markdown(key: str) -> list[str]:
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    return [str(a.data) for a in found]
+
+
+def _reports(sample_root: Path) -> list[repo.StoredReport]:
+    ctx = RunContext.load(demo_programme_path(), data_root=sample_root)
+    try:
+        with ctx.transaction() as session:
+            return repo.cadence_reports(
+                session=session, programme_key="demo", cycle_key="2026-H1", kind="weekly"
+            )
+    finally:
+        ctx.close()
+
+
+def test_weekly_review_runs_once_per_week(store: Path, sample_root: Path) -> None:
+    config, root = str(demo_programme_path()), str(sample_root)
+    cycle_flow(config, stages=["diagnose", "target", "design"], data_root=root, auto_approve=True)
+    first = weekly_review_flow(config, period="2026-W07", data_root=root, locale="en")
+    assert first.created and first.version == 1 and first.period == "2026-W07"
+    assert set(first.review["overdue"]) == {"smart-service/test", "skills-training/criteria"}
+    reports = store / "reports" / "demo" / "2026-H1"
+    names = {Path(f).name for f in first.files}
+    assert names == {"weekly-2026-W07.xlsx", "weekly-2026-W07.html", "progress-2026-02-22.xlsx"}
+    assert all((reports / n).exists() for n in names) and (reports / "plotly.min.js").exists()
+    [markdown] = asyncio.run(_markdown(artifact_key("demo", "2026-H1", "weekly", "2026-W07")))
+    assert markdown.startswith("# Weekly review 2026-W07") and "smart-service/test" in markdown
+
+    stored = _reports(sample_root)
+    again = weekly_review_flow(config, period="2026-W07", data_root=root, locale="en")
+    assert not again.created and again.version == 1
+    assert _reports(sample_root) == stored  # the store is unchanged
+    assert artifact_key("Demo", "2026-H1", "weekly", "2026-W07") == "demo-2026-h1-weekly-2026-w07"
