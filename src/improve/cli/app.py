@@ -958,6 +958,23 @@ def review_weekly(
         console.print(f"  {f}")
 
 
+@app.command()
+@handles_errors
+def serve(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+    ] = None,
+) -> None:
+    """Serve the programme's schedules on this machine (the weekly review on its cron, in the
+    programme's time zone) until stopped; runs show in the Prefect UI."""
+    from improve.orchestration.schedules import serve_programme
+
+    console.print(f"Serving the schedules of {config} (Ctrl-C to stop)")
+    serve_programme(config, data_root=data_root)
+
+
 pilot = typer.Typer(
     help="Pilots (试点): evaluate one on the data as it stands.", no_args_is_help=True
 )
