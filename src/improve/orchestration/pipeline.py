@@ -195,17 +195,7 @@ def stored_progress(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> list[Pro
     """Every progress report of the cycle: the configured progress file's rows are first
     imported into the store (re-imports add nothing), then all are read back from it."""
     key, cycle = ctx.programme.key, ctx.programme.cycle
-    rows = [
-        ProgressRow(
-            task_id=r.task_id,
-            as_of=r.as_of,
-            percent_complete=r.percent_complete,
-            status=r.status or "",
-            note=r.note,
-            blocker=r.blocker,
-        )
-        for r in load_progress_reports(con)
-    ]
+    rows = [_row_of(r) for r in load_progress_reports(con)]
     with ctx.transaction() as session:
         if rows:
             repo.save_progress_updates(
@@ -604,6 +594,18 @@ def _progress_history(ctx: RunContext) -> list[ProgressReport]:
     return [_report_of(r) for r in rows]
 
 
+def _row_of(report: ProgressReport) -> ProgressRow:
+    """A reported row as the store keeps it (no status: an empty one)."""
+    return ProgressRow(
+        task_id=report.task_id,
+        as_of=report.as_of,
+        percent_complete=report.percent_complete,
+        status=report.status or "",
+        note=report.note,
+        blocker=report.blocker,
+    )
+
+
 def _report_of(row: ProgressRow) -> ProgressReport:
     return ProgressReport(
         task_id=row.task_id,
@@ -655,17 +657,7 @@ def import_progress(ctx: RunContext, path: Path, *, actor: str) -> ProgressImpor
             f"{path}: reports on the plan {submission.plan_id}, not {stored.ref.artifact_id} of "
             "this programme; import it with that programme's definition"
         )
-    rows = [
-        ProgressRow(
-            task_id=r.task_id,
-            as_of=r.as_of,
-            percent_complete=r.percent_complete,
-            status=r.status or "",
-            note=r.note,
-            blocker=r.blocker,
-        )
-        for r in submission.reports
-    ]
+    rows = [_row_of(r) for r in submission.reports]
     with ctx.transaction() as session:
         changed = repo.save_progress_updates(
             session=session,
