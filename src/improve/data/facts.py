@@ -24,7 +24,9 @@ from improve.domain.facts import (
     DepartmentFacts,
     EvaluationFacts,
     ExecutionFacts,
+    GroupKpis,
     MeasureStat,
+    MonthlyFacts,
     PairFacts,
     PeriodKpis,
     PilotFacts,
@@ -462,3 +464,48 @@ def load_progress_reports(con: duckdb.DuckDBPyConnection) -> list[ProgressReport
             "ORDER BY task_id, as_of",
         )
     ]
+
+
+def monthly_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: date,
+    end: date,
+    plan_start: date,
+    progress: Sequence[ProgressReport],
+) -> MonthlyFacts:
+    """The month [start, end]'s KPIs overall, per team and per agent (with the team it works
+    in most), every month's KPIs from the plan's start month, and the progress reports."""
+    after = end + timedelta(days=1)
+    monthly = compute_kpis(con, grain="month", start=plan_start.replace(day=1), end=after)
+    overall = compute_kpis(con, grain="window", start=start, end=after)
+    teams = compute_kpis(con, grain="window", dims=["team"], start=start, end=after)
+    agents = compute_kpis(con, grain="window", dims=["agent"], start=start, end=after)
+    home = dict(
+        con.execute(
+            f"SELECT agent, mode(team) FROM tickets WHERE {time_window('created_at', start, after)}"
+            " AND agent IS NOT NULL GROUP BY agent"
+        ).fetchall()
+    )
+    return MonthlyFacts(
+        start=start,
+        end=end,
+        monthly=tuple(PeriodKpis(period=r["period"], values=_kpis([r])) for r in monthly),
+        overall=_kpis(overall),
+        teams=tuple(
+            GroupKpis(name=str(r["team"]), tickets=int(r["volume"] or 0), kpis=_kpis([r]))
+            for r in teams
+            if r["team"] is not None
+        ),
+        agents=tuple(
+            GroupKpis(
+                name=str(r["agent"]),
+                team=home.get(r["agent"]),
+                tickets=int(r["volume"] or 0),
+                kpis=_kpis([r]),
+            )
+            for r in agents
+            if r["agent"] is not None
+        ),
+        progress=tuple(progress),
+    )

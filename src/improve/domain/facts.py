@@ -148,6 +148,28 @@ class WeeklyFacts(Model):
     progress: tuple[ProgressReport, ...]
 
 
+class GroupKpis(Model):
+    """One team's or agent's KPIs over a period."""
+
+    name: str
+    team: str | None = Field(default=None, description="For an agent: the team it works in.")
+    tickets: int = Field(ge=0)
+    kpis: dict[str, float | None]
+
+
+class MonthlyFacts(Model):
+    """What the monthly retrospective reads: every month's KPIs since the plan started, this
+    month's overall and per team and agent, and every progress report."""
+
+    start: date
+    end: date
+    monthly: tuple[PeriodKpis, ...]
+    overall: dict[str, float | None]
+    teams: tuple[GroupKpis, ...]
+    agents: tuple[GroupKpis, ...]
+    progress: tuple[ProgressReport, ...]
+
+
 class EvaluationFacts(Model):
     """KPIs and customer measures over the evaluation window and the baseline window."""
 

@@ -1,4 +1,5 @@
-"""The execution cadence's reports: the weekly review (周例会) of one ISO week. Each is stored
+"""The execution cadence's reports: the weekly review (周例会) of one ISO week and the monthly
+retrospective (月度复盘) of one calendar month. Each is stored
 per programme, cycle and period; running the same period again on the same data stores
 nothing new."""
 
@@ -11,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from improve.domain.artifacts import TaskProgress
-from improve.domain.base import ArtifactRef, Model
+from improve.domain.base import ArtifactRef, Model, Text
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -92,3 +93,106 @@ class WeeklyReview(Model):
     look_ahead_days: int = Field(ge=1, description="Working days the due-soon list looks ahead.")
     blockers: tuple[DepartmentBlockers, ...]
     kpis: tuple[WeeklyKpi, ...]
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(period: str) -> tuple[date, date]:
+    """First and last day of month `period` (like 2026-02); ValueError says the format."""
+    found = _MONTH.match(period)
+    if found is None or not 1 <= int(found[2]) <= 12:
+        raise ValueError(f"{period!r} is not a month; write it like 2026-02")
+    first = date(int(found[1]), int(found[2]), 1)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+class Deviation(Model):
+    """A task off plan at the month's end and why, in its owner's words."""
+
+    task_id: str
+    owner: str
+    behind_days: int
+    overdue_days: int
+    cause: str | None = Field(description="The latest note or blocker; None: not explained.")
+
+
+class KpiForecast(Model):
+    """A target's KPI projected to its deadline from its monthly values since the plan
+    started (least-squares line), with a 90% prediction interval."""
+
+    target_id: str
+    kpi: str
+    months: int = Field(ge=0, description="Monthly values the line was fitted on.")
+    actual: float | None = Field(description="This month's value.")
+    planned: float = Field(description="Where the path says it should be at month's end.")
+    forecast: float | None
+    low: float | None
+    high: float | None
+    target: float
+    outlook: Literal["likely", "at_risk", "unlikely", "unknown"] = Field(
+        description="likely: the whole interval meets the target; unlikely: none of it does."
+    )
+
+
+class TaskShift(Model):
+    """A proposed re-planning: a late task or one that depends on it, moved."""
+
+    task_id: str
+    start: date
+    end: date
+    new_start: date
+    new_end: date
+    because_of: str = Field(description="The late task that pushes it.")
+
+
+class RiskEntry(Model):
+    """A line of the risk register: configured, or raised from a late critical task."""
+
+    key: str
+    title: Text
+    probability: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    score: int = Field(ge=1, le=25, description="Probability x impact.")
+    owner: str
+    response: Text
+    status: Literal["open", "mitigating", "closed"]
+    raised: Literal["register", "late_critical_task"]
+
+
+class Scorecard(Model):
+    """A team's or an agent's weighted KPI score for the month (0..100)."""
+
+    kind: Literal["team", "agent"]
+    name: str
+    team: str | None
+    tickets: int = Field(ge=0)
+    scores: dict[str, float | None] = Field(description="Per KPI, 0..100 against its reference.")
+    weights: dict[str, float]
+    total: float | None
+
+
+class MonthlyRetrospective(Model):
+    """月度复盘: one month of execution against plan, why tasks deviate, each KPI's outlook at
+    its deadline, the re-planning it calls for, the risk register and the scorecards."""
+
+    schema_version: Literal[1] = 1
+    kind: Literal["monthly"] = "monthly"
+    programme: str
+    cycle: str
+    period: str = Field(pattern=r"^\d{4}-\d{2}$")
+    start: date
+    end: date
+    plan: ArtifactRef
+    targets: ArtifactRef
+    spi: float | None
+    sv_points: float | None
+    tasks: tuple[ReviewTask, ...]
+    deviations: tuple[Deviation, ...]
+    forecasts: tuple[KpiForecast, ...]
+    shifts: tuple[TaskShift, ...]
+    plan_end: date = Field(description="The plan's end after the proposed shifts.")
+    past_deadline: bool
+    risks: tuple[RiskEntry, ...] = Field(description="Highest score first.")
+    scorecards: tuple[Scorecard, ...]

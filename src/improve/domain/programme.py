@@ -284,6 +284,48 @@ class Pilot(Model):
         return self
 
 
+class RiskSetting(Model):
+    """A risk of the programme's register (风险登记), assessed by its owner."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: Text
+    probability: int = Field(ge=1, le=5, description="1 rare .. 5 almost certain.")
+    impact: int = Field(ge=1, le=5, description="1 negligible .. 5 severe.")
+    owner: str = Field(min_length=1)
+    response: Text
+    status: Literal["open", "mitigating", "closed"] = "open"
+
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "frt_median_min": 0.2,
+    "resolution_median_h": 0.5,
+    "csat_rate": 0.3,
+}  # the source's example: response time 20%, resolution 50%, satisfaction 30%
+
+
+class Scorecards(Model):
+    """Weights of the team and agent scorecards per role; a team without a role, and any
+    agent of it, is scored with DEFAULT_WEIGHTS."""
+
+    roles: dict[str, dict[KpiName, float]] = Field(default_factory=dict)
+    team_roles: dict[str, str] = Field(default_factory=dict, description="Ticket team -> role.")
+
+    @model_validator(mode="after")
+    def _weights(self) -> Scorecards:
+        for role, weights in self.roles.items():
+            if abs(sum(weights.values()) - 1) > 1e-6 or any(w < 0 for w in weights.values()):
+                raise ValueError(f"scorecard role {role}: weights must be >= 0 and add up to 1")
+        unknown = sorted(set(self.team_roles.values()) - set(self.roles))
+        if unknown:
+            raise ValueError(f"team_roles name roles without weights: {unknown}")
+        return self
+
+    def weights_of(self, team: str | None) -> dict[str, float]:
+        """The KPI weights a team's scorecards use."""
+        role = self.team_roles.get(team or "")
+        return dict(self.roles[role]) if role else dict(DEFAULT_WEIGHTS)
+
+
 class Programme(Model):
     """A service-improvement programme: scope, data, people and the current cycle."""
 
@@ -300,6 +342,8 @@ class Programme(Model):
     review: ReviewSchedule = ReviewSchedule()
     cycle: CycleSettings
     pilots: tuple[Pilot, ...] = Field(default=(), description="Pilots (试点) of the cycle.")
+    risks: tuple[RiskSetting, ...] = Field(default=(), description="The risk register.")
+    scorecards: Scorecards = Field(default_factory=Scorecards)
     days_off: tuple[date, ...] = Field(default=(), description="Programme-specific days off.")
     business_hours: BusinessHours | None = Field(
         default=None,

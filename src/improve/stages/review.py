@@ -3,6 +3,7 @@ WeeklyReview. Pure: the store and the data are read by the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from improve.domain.artifacts import ImplementationPlan, TargetList
@@ -13,6 +14,43 @@ from improve.domain.meetings import DepartmentBlockers, ReviewTask, WeeklyKpi, W
 from improve.stages.execute import on_path, path_value, schedule_performance, task_progress
 
 LOOK_AHEAD = 5  # working days the due-soon list looks ahead of the week's end
+
+
+def review_tasks(
+    plan: ImplementationPlan,
+    progress: Sequence[ProgressReport],
+    as_of: date,
+    calendar: WorkCalendar,
+) -> list[ReviewTask]:
+    """Every task of the plan as of `as_of`: its latest report against plan, working days
+    behind (negative: ahead), overdue, and left when it ends within LOOK_AHEAD."""
+    reports: dict[str, list[ProgressReport]] = {}
+    for report in progress:
+        reports.setdefault(report.task_id, []).append(report)
+    rows = []
+    for t in plan.tasks:
+        done_by = task_progress(t, reports.get(t.id, []), as_of, calendar)
+        done = done_by.status == "done"
+        actual = done_by.actual_pct or 0.0
+        overdue = 0
+        if t.end < as_of and not done:
+            overdue = calendar.working_days_between(t.end + timedelta(days=1), as_of)
+        left = calendar.working_days_between(as_of + timedelta(days=1), t.end)
+        rows.append(
+            ReviewTask(
+                task_id=t.id,
+                owner=t.owner,
+                department=t.department,
+                start=t.start,
+                end=t.end,
+                critical=t.critical,
+                progress=done_by,
+                behind_days=round((done_by.planned_pct - actual) / 100 * t.working_days),
+                overdue_days=overdue,
+                due_in_days=left if not done and as_of < t.end and left <= LOOK_AHEAD else None,
+            )
+        )
+    return rows
 
 
 def weekly_review(
@@ -31,32 +69,7 @@ def weekly_review(
     working days, what blocks each department, and each target's KPI this week against its
     straight path from baseline to target."""
     as_of = facts.end
-    reports: dict[str, list[ProgressReport]] = {}
-    for report in facts.progress:
-        reports.setdefault(report.task_id, []).append(report)
-    rows = []
-    for t in plan.tasks:
-        progress = task_progress(t, reports.get(t.id, []), as_of, calendar)
-        done = progress.status == "done"
-        actual = progress.actual_pct or 0.0
-        overdue = 0
-        if t.end < as_of and not done:
-            overdue = calendar.working_days_between(t.end + timedelta(days=1), as_of)
-        left = calendar.working_days_between(as_of + timedelta(days=1), t.end)
-        rows.append(
-            ReviewTask(
-                task_id=t.id,
-                owner=t.owner,
-                department=t.department,
-                start=t.start,
-                end=t.end,
-                critical=t.critical,
-                progress=progress,
-                behind_days=round((progress.planned_pct - actual) / 100 * t.working_days),
-                overdue_days=overdue,
-                due_in_days=left if not done and as_of < t.end and left <= LOOK_AHEAD else None,
-            )
-        )
+    rows = review_tasks(plan, facts.progress, as_of, calendar)
     spi, sv = schedule_performance(plan, [r.progress for r in rows])
     blocked: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
