@@ -56,3 +56,46 @@ def test_weekly_review_runs_once_per_week(store: Path, sample_root: Path) -> Non
     assert not again.created and again.version == 1
     assert _reports(sample_root) == stored  # the store is unchanged
     assert artifact_key("Demo", "2026-H1", "weekly", "2026-W07") == "demo-2026-h1-weekly-2026-w07"
+
+
+def _monthly(sample_root: Path) -> list[repo.StoredReport]:
+    ctx = RunContext.load(demo_programme_path(), data_root=sample_root)
+    try:
+        with ctx.transaction() as session:
+            return repo.cadence_reports(
+                session=session, programme_key="demo", cycle_key="2026-H1", kind="monthly"
+            )
+    finally:
+        ctx.close()
+
+
+def test_monthly_retrospective_runs_once_per_month(store: Path, sample_root: Path) -> None:
+    from datetime import date
+
+    from improve.orchestration.flows import monthly_retrospective_flow
+    from improve.orchestration.pipeline import is_first_working_day
+
+    config, root = str(demo_programme_path()), str(sample_root)
+    cycle_flow(config, stages=["diagnose", "target", "design"], data_root=root, auto_approve=True)
+    first = monthly_retrospective_flow(config, period="2026-02", data_root=root, locale="en")
+    assert first.created and first.version == 1
+    assert {s["task_id"] for s in first.review["shifts"]} >= {"smart-service/test"}
+    reports = store / "reports" / "demo" / "2026-H1"
+    assert (reports / "monthly-2026-02.html").exists() and (
+        reports / "monthly-2026-02.xlsx"
+    ).exists()
+    [markdown] = asyncio.run(_markdown(artifact_key("demo", "2026-H1", "monthly", "2026-02")))
+    assert markdown.startswith("# Monthly retrospective 2026-02")
+    stored = _monthly(sample_root)
+    again = monthly_retrospective_flow(config, period="2026-02", data_root=root, locale="en")
+    assert not again.created and _monthly(sample_root) == stored
+    # The schedule fires on weekdays 1-7; only the first working day runs (holidays move it).
+    ctx = RunContext.load(config, data_root=root)
+    try:
+        assert is_first_working_day(ctx, date(2026, 2, 2))  # 1 February is a Sunday
+        assert not is_first_working_day(ctx, date(2026, 2, 3))
+        assert not is_first_working_day(ctx, date(2026, 10, 5))  # National Day holidays
+        october = ctx.calendar.next_working_day(date(2026, 10, 1))
+        assert october > date(2026, 10, 7) and is_first_working_day(ctx, october)
+    finally:
+        ctx.close()

@@ -897,23 +897,29 @@ def _date_option(text: str, name: str) -> date:
 
 
 review = typer.Typer(
-    help="The execution cadence: the weekly review (周例会).", no_args_is_help=True
+    help="The execution cadence: the weekly review (周例会) and the monthly retrospective "
+    "(月度复盘).",
+    no_args_is_help=True,
 )
 app.add_typer(review, name="review")
+
+
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(help="ISO week like 2026-W07, or month like 2026-02 (default: the last one)."),
+]
+DataRootOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+]
 
 
 @review.command("weekly")
 @handles_errors
 def review_weekly(
     config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
-    period: Annotated[
-        str | None,
-        typer.Option(help="ISO week, like 2026-W04 (default: the last complete week)."),
-    ] = None,
-    data_root: Annotated[
-        Path | None,
-        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
-    ] = None,
+    period: PeriodOption = None,
+    data_root: DataRootOption = None,
     locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
@@ -923,39 +929,90 @@ def review_weekly(
     from improve.domain.meetings import parse_week
     from improve.orchestration.flows import weekly_review_flow
 
-    if period is not None:
-        try:
-            parse_week(period)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--period") from None
-    with console.status("Running the weekly review (Prefect)..."):
-        outcome = weekly_review_flow(
-            str(config),
-            period=period,
-            data_root=str(data_root) if data_root else None,
-            locale=locale.value if locale else None,
-        )
+    outcome = _run_review(weekly_review_flow, parse_week, config, period, data_root, locale)
     if as_json:
-        _print_json(
-            {
-                "period": outcome.period,
-                "version": outcome.version,
-                "created": outcome.created,
-                "files": outcome.files,
-                **outcome.review,
-            }
-        )
+        _print_review_json(outcome)
         return
     r = outcome.review
-    state = "new version" if outcome.created else "unchanged"
     spi = "—" if r["spi"] is None else f"{r['spi']:.2f}"
     console.print(
-        f"Weekly review {outcome.period} v{outcome.version} ({state}): SPI {spi}, "
+        f"Weekly review {outcome.period} v{outcome.version} ({_state(outcome)}): SPI {spi}, "
         f"{len(r['overdue'])} overdue, {len(r['due_soon'])} due soon, "
         f"{sum(len(b['blockers']) for b in r['blockers'])} blocked"
     )
     for f in outcome.files:
         console.print(f"  {f}")
+
+
+@review.command("monthly")
+@handles_errors
+def review_monthly(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    period: PeriodOption = None,
+    data_root: DataRootOption = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Run the monthly retrospective flow (Prefect) for one month: deviations and their
+    causes, each KPI's forecast at its deadline, proposed re-planning, the risk register,
+    team and agent scorecards; a rerun of the same month on the same data stores nothing."""
+    from improve.domain.meetings import parse_month
+    from improve.orchestration.flows import monthly_retrospective_flow
+
+    outcome = _run_review(
+        monthly_retrospective_flow, parse_month, config, period, data_root, locale
+    )
+    if as_json:
+        _print_review_json(outcome)
+        return
+    r = outcome.review
+    spi = "—" if r["spi"] is None else f"{r['spi']:.2f}"
+    outlooks = ", ".join(f"{f['target_id']} {f['outlook']}" for f in r["forecasts"])
+    console.print(
+        f"Monthly retrospective {outcome.period} v{outcome.version} ({_state(outcome)}): "
+        f"SPI {spi}, {len(r['deviations'])} deviation(s), {len(r['shifts'])} task(s) to "
+        f"re-plan, {len(r['risks'])} risk(s); outlook: {outlooks}"
+    )
+    for f in outcome.files:
+        console.print(f"  {f}")
+
+
+def _run_review(
+    flow: Any,
+    parse: Callable[[str], object],
+    config: Path,
+    period: str | None,
+    data_root: Path | None,
+    locale: LocaleChoice | None,
+) -> Any:
+    if period is not None:
+        try:
+            parse(period)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from None
+    with console.status("Running the review (Prefect)..."):
+        return flow(
+            str(config),
+            period=period,
+            data_root=str(data_root) if data_root else None,
+            locale=locale.value if locale else None,
+        )
+
+
+def _state(outcome: Any) -> str:
+    return "new version" if outcome.created else "unchanged"
+
+
+def _print_review_json(outcome: Any) -> None:
+    _print_json(
+        {
+            **outcome.review,
+            "period": outcome.period,
+            "version": outcome.version,
+            "created": outcome.created,
+            "files": outcome.files,
+        }
+    )
 
 
 @app.command()

@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from improve.domain.base import Locale, Stage
 from improve.orchestration import pipeline, tasks
 from improve.orchestration.context import RunContext
-from improve.reports.meetings import weekly_markdown
+from improve.reports.meetings import monthly_markdown, weekly_markdown
 
 
 @dataclass(frozen=True)
@@ -116,13 +116,15 @@ def cycle_flow(
 
 @dataclass(frozen=True)
 class ReviewOutcome:
-    """What one weekly review run produced."""
+    """What one weekly review or monthly retrospective run produced (`skipped`: a scheduled
+    retrospective on a day that is not its month's first working day)."""
 
     period: str
     version: int
     created: bool
     files: list[str]
     review: dict[str, Any]
+    skipped: bool = False
 
 
 def artifact_key(*parts: str) -> str:
@@ -162,6 +164,47 @@ def weekly_review_flow(
             created=created,
             files=[str(f) for f in files],
             review=review.model_dump(mode="json"),
+        )
+    finally:
+        ctx.close()
+
+
+@flow(name="improve-monthly-retrospective", flow_run_name="monthly-{period}")
+def monthly_retrospective_flow(
+    config_path: str,
+    period: str | None = None,
+    data_root: str | None = None,
+    locale: Locale | None = None,
+    scheduled: bool = False,
+) -> ReviewOutcome:
+    """月度复盘 of one month (by default the last complete one): actual against plan and the
+    causes of deviation, each KPI's forecast at its deadline, proposed re-planning, the risk
+    register, team and agent scorecards; stored once per content, published, shown in the
+    Prefect UI. `scheduled` runs (weekdays 1-7 of the month by cron) go on only on the
+    month's first working day of the programme's calendar, so holidays move it."""
+    ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
+    try:
+        today = date.today()
+        month = period or pipeline.last_complete_month(today)
+        if scheduled and period is None and not pipeline.is_first_working_day(ctx, today):
+            get_run_logger().info("%s is not the month's first working day; skipped", today)
+            return ReviewOutcome(period=month, version=0, created=False, files=[], review={},
+                                 skipped=True)  # fmt: skip
+        inputs, facts = tasks.read_month(ctx, month)
+        retro = tasks.compute_month(ctx, inputs, facts, month)
+        stored, created = tasks.store_month(ctx, retro, ctx.programme.owner)
+        files = tasks.publish_month(ctx, retro)
+        create_markdown_artifact(
+            key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "monthly", month),
+            markdown=monthly_markdown(retro, locale=ctx.locale),
+            description=f"Monthly retrospective {month} of {ctx.programme.key}",
+        )
+        return ReviewOutcome(
+            period=month,
+            version=stored.version,
+            created=created,
+            files=[str(f) for f in files],
+            review=retro.model_dump(mode="json"),
         )
     finally:
         ctx.close()

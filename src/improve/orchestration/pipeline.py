@@ -19,6 +19,7 @@ from improve.data.facts import (
     evaluation_facts,
     execution_facts,
     load_progress_reports,
+    monthly_facts,
     pilot_facts,
     window_facts,
 )
@@ -41,16 +42,23 @@ from improve.domain.base import Artifact, ArtifactRef, Stage
 from improve.domain.facts import (
     EvaluationFacts,
     ExecutionFacts,
+    MonthlyFacts,
     ProgressReport,
     WeeklyFacts,
     WindowFacts,
 )
 from improve.domain.kpi import KPI_NAMES
-from improve.domain.meetings import WeeklyReview, parse_week, week_of
+from improve.domain.meetings import (
+    MonthlyRetrospective,
+    WeeklyReview,
+    parse_month,
+    parse_week,
+    week_of,
+)
 from improve.domain.review import RootCauseReview
 from improve.errors import ConfigError, InputDataError, StageError
 from improve.orchestration.context import RunContext
-from improve.reports.meetings import write_weekly
+from improve.reports.meetings import write_monthly, write_weekly
 from improve.reports.progressbook import build_progress_workbook, progress_name
 from improve.reports.site import copy_plotly_js, save_workbook, write_cycle_reports
 from improve.reports.workbook import build_workbook
@@ -62,6 +70,7 @@ from improve.stages.execute import planned_percent, track_execution
 from improve.stages.optimise import optimise_cycle
 from improve.stages.pilot import evaluate_pilot
 from improve.stages.plan_check import check_plan
+from improve.stages.retrospective import monthly_retrospective
 from improve.stages.review import weekly_review
 from improve.stages.revise import PlanRejected, revise_plan
 from improve.stages.target import set_targets
@@ -710,8 +719,10 @@ def compute_weekly(
     )
 
 
-def store_weekly(ctx: RunContext, review: WeeklyReview, *, actor: str) -> tuple[StoredReport, bool]:
-    """Save the week's review (the same content again stores nothing)."""
+def store_review(
+    ctx: RunContext, review: WeeklyReview | MonthlyRetrospective, *, actor: str
+) -> tuple[StoredReport, bool]:
+    """Save a period's review (the same content again stores nothing)."""
     with ctx.transaction() as session:
         return repo.save_cadence_report(
             session=session,
@@ -732,3 +743,60 @@ def publish_weekly(ctx: RunContext, review: WeeklyReview) -> list[Path]:
     coming = review.end + timedelta(days=7)
     progress_book = write_progress_workbook(ctx, None, as_of=coming)
     return [xlsx, html, progress_book]
+
+
+def last_complete_month(today: date) -> str:
+    """The calendar month before the one `today` falls in, like 2026-02."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last.year}-{last.month:02d}"
+
+
+def is_first_working_day(ctx: RunContext, day: date) -> bool:
+    """Whether `day` is its month's first working day on the programme's calendar (the
+    retrospective's schedule fires on weekdays 1-7 and runs only then)."""
+    return day == ctx.calendar.next_working_day(day.replace(day=1))
+
+
+def monthly_facts_of(ctx: RunContext, period: str) -> MonthlyFacts:
+    """The month's KPIs overall, per team and agent, every month's since the plan started,
+    and every progress report."""
+    try:
+        start, end = parse_month(period)
+    except ValueError as exc:
+        raise StageError(f"monthly retrospective: {exc}") from None
+    con = open_data(ctx, progress=True)
+    try:
+        return monthly_facts(
+            con,
+            start=start,
+            end=end,
+            plan_start=ctx.programme.cycle.plan_start,
+            progress=stored_progress(ctx, con),
+        )
+    finally:
+        con.close()
+
+
+def compute_monthly(
+    ctx: RunContext, inputs: Inputs, facts: MonthlyFacts, period: str
+) -> MonthlyRetrospective:
+    """The pure monthly retrospective over the plan and targets in force."""
+    plan, targets = inputs[Stage.DESIGN], inputs[Stage.TARGET]
+    assert isinstance(plan.artifact, ImplementationPlan)
+    assert isinstance(targets.artifact, TargetList)
+    return monthly_retrospective(
+        plan.artifact,
+        targets.artifact,
+        facts,
+        period=period,
+        plan_ref=plan.ref,
+        targets_ref=targets.ref,
+        programme=ctx.programme,
+        calendar=ctx.calendar,
+    )
+
+
+def publish_monthly(ctx: RunContext, retro: MonthlyRetrospective) -> list[Path]:
+    """The retrospective's workbook and page beside the stage reports."""
+    copy_plotly_js(ctx.reports_dir)
+    return list(write_monthly(ctx.reports_dir, retro, locale=ctx.locale, programme=ctx.programme))

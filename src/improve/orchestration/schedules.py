@@ -1,6 +1,8 @@
 """The programme's unattended cadence as Prefect deployments: the weekly review on the
-programme's cron and time zone (Monday 09:00 Asia/Shanghai by default). `improve serve`
-serves them on one machine; prefect.yaml deploys the same flows to a process work pool."""
+programme's cron and time zone (Monday 09:00 Asia/Shanghai by default), and the monthly
+retrospective on weekdays 1-7 at 09:00, running only on the month's first working day.
+`improve serve` serves them on one machine; prefect.yaml deploys the same flows to a process
+work pool."""
 
 from __future__ import annotations
 
@@ -11,7 +13,11 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from improve.config import load_programme
-from improve.orchestration.flows import artifact_key, weekly_review_flow
+from improve.orchestration.flows import (
+    artifact_key,
+    monthly_retrospective_flow,
+    weekly_review_flow,
+)
 
 
 def weekly_deployment_name(programme_key: str) -> str:
@@ -33,8 +39,17 @@ def deployments(config_path: Path, *, data_root: Path | None = None) -> list[Run
         description=f"周例会 / weekly review of {programme.key}, the last complete week",
         tags=["improve", programme.key],
     )
-    assert isinstance(weekly, RunnerDeployment)  # called outside an event loop: not awaitable
-    return [weekly]
+    monthly = monthly_retrospective_flow.to_deployment(
+        name=artifact_key(programme.key, "monthly-retrospective"),
+        schedules=[Cron(programme.review.monthly, timezone=programme.timezone)],
+        parameters={**parameters, "scheduled": True},
+        description=f"月度复盘 / monthly retrospective of {programme.key}, on the first "
+        "working day of the month",
+        tags=["improve", programme.key],
+    )
+    # called outside an event loop, to_deployment returns the deployment, not an awaitable
+    assert isinstance(weekly, RunnerDeployment) and isinstance(monthly, RunnerDeployment)
+    return [weekly, monthly]
 
 
 def serve_programme(config_path: Path, *, data_root: Path | None = None) -> None:

@@ -9,8 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from improve.domain.base import Artifact, Stage
-from improve.domain.facts import WeeklyFacts
-from improve.domain.meetings import WeeklyReview
+from improve.domain.facts import MonthlyFacts, WeeklyFacts
+from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
 from improve.orchestration import pipeline
 from improve.orchestration.context import RunContext
 from improve.storage.repository import StoredArtifact, StoredReport
@@ -92,7 +92,7 @@ def compute_week(
 )
 def store_week(ctx: RunContext, review: WeeklyReview, actor: str) -> tuple[StoredReport, bool]:
     """Save the review version, idempotently."""
-    return pipeline.store_weekly(ctx, review, actor=actor)
+    return pipeline.store_review(ctx, review, actor=actor)
 
 
 @task(
@@ -104,3 +104,41 @@ def store_week(ctx: RunContext, review: WeeklyReview, actor: str) -> tuple[Store
 def publish_week(ctx: RunContext, review: WeeklyReview) -> list[Path]:
     """Write the review's workbook and page and the coming week's progress workbook."""
     return pipeline.publish_weekly(ctx, review)
+
+
+@task(name="read-month", cache_policy=NO_CACHE)
+def read_month(ctx: RunContext, period: str) -> tuple[pipeline.Inputs, MonthlyFacts]:
+    """The plan and targets in force, the month's KPIs and the progress reports."""
+    return pipeline.read_inputs(ctx, Stage.EXECUTE), pipeline.monthly_facts_of(ctx, period)
+
+
+@task(name="compute-monthly-retrospective", cache_policy=NO_CACHE)
+def compute_month(
+    ctx: RunContext, inputs: pipeline.Inputs, facts: MonthlyFacts, period: str
+) -> MonthlyRetrospective:
+    """The pure monthly retrospective."""
+    return pipeline.compute_monthly(ctx, inputs, facts, period)
+
+
+@task(
+    name="store-monthly-retrospective",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAY_S,
+)
+def store_month(
+    ctx: RunContext, retro: MonthlyRetrospective, actor: str
+) -> tuple[StoredReport, bool]:
+    """Save the retrospective version, idempotently."""
+    return pipeline.store_review(ctx, retro, actor=actor)
+
+
+@task(
+    name="publish-monthly-retrospective",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAY_S,
+)
+def publish_month(ctx: RunContext, retro: MonthlyRetrospective) -> list[Path]:
+    """Write the retrospective's workbook and page."""
+    return pipeline.publish_monthly(ctx, retro)

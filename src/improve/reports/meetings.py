@@ -1,6 +1,5 @@
-"""The weekly review (周例会) as a workbook, a page beside the cycle's stage pages and the
-Markdown the Prefect UI shows: schedule performance, overdue and due-soon tasks, blockers by
-department, this week's KPIs against their target paths."""
+"""The weekly review (周例会) and the monthly retrospective (月度复盘) as a workbook, a page
+beside the cycle's stage pages and the Markdown the Prefect UI shows."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from improve.domain.base import Locale, Stage
-from improve.domain.meetings import WeeklyReview
+from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
 from improve.domain.programme import Programme
 from improve.reports.content import STATUS
 from improve.reports.figures import CRITICAL, NORMAL, fragment, label
@@ -221,27 +220,264 @@ def weekly_markdown(review: WeeklyReview, *, locale: Locale) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_weekly(
-    out_dir: Path, review: WeeklyReview, *, locale: Locale, programme: Programme | None
+def _write(
+    out_dir: Path,
+    stem: str,
+    sections: list[Section],
+    *,
+    title: str,
+    subtitle: str,
+    meta: str,
+    chart: str,
+    locale: Locale,
 ) -> tuple[Path, Path]:
-    """The review's workbook and page in the cycle's report folder; their paths."""
-    w = Words(locale)
-    sections = weekly_sections(review, w, programme)
-    title = f"{w(*TITLE)} {review.period}"
-    subtitle = f"{w.text(programme.name) if programme else review.programme} · {review.cycle}"
-    xlsx = out_dir / f"{weekly_name(review)}.xlsx"
+    xlsx = out_dir / f"{stem}.xlsx"
     save_workbook(build_sections_workbook(sections, title=title, subtitle=subtitle), xlsx)
-    html = out_dir / f"{weekly_name(review)}.html"
+    html = out_dir / f"{stem}.html"
     page = render_sections(
         sections,
         locale=locale,
         title=title,
         subtitle=subtitle,
-        meta=f"{review.programme} / {review.cycle} · {review.start} – {review.end} · "
-        f"{review.plan.artifact_id} v{review.plan.version}",
+        meta=meta,
         stages=list(Stage),
-        current="weekly",
-        charts=[weekly_chart(review, w)],
+        current=stem,
+        charts=[chart],
     )
     write_text_atomic(html, page)
     return xlsx, html
+
+
+def write_weekly(
+    out_dir: Path, review: WeeklyReview, *, locale: Locale, programme: Programme | None
+) -> tuple[Path, Path]:
+    """The review's workbook and page in the cycle's report folder; their paths."""
+    w = Words(locale)
+    return _write(
+        out_dir,
+        weekly_name(review),
+        weekly_sections(review, w, programme),
+        title=f"{w(*TITLE)} {review.period}",
+        subtitle=f"{w.text(programme.name) if programme else review.programme} · {review.cycle}",
+        meta=f"{review.programme} / {review.cycle} · {review.start} – {review.end} · "
+        f"{review.plan.artifact_id} v{review.plan.version}",
+        chart=weekly_chart(review, w),
+        locale=locale,
+    )
+
+
+MONTHLY_TITLE = ("月度复盘", "Monthly retrospective")
+OUTLOOK = {
+    "likely": ("可望达成", "likely"),
+    "at_risk": ("存在风险", "at risk"),
+    "unlikely": ("难以达成", "unlikely"),
+    "unknown": ("数据不足", "too few months"),
+}
+
+
+def monthly_sections(
+    retro: MonthlyRetrospective, w: Words, programme: Programme | None
+) -> list[Section]:
+    """Summary, deviations, outlook per target, re-planning, risks, scorecards."""
+    summary = Section(
+        "summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")], ["text", "text"]
+    )
+    summary.add(w("月份", "Month"), f"{retro.period} ({retro.start} – {retro.end})")
+    summary.add(w("计划版本", "Plan version"), f"{retro.plan.artifact_id} v{retro.plan.version}")
+    summary.add(w("进度绩效指数 SPI", "Schedule performance (SPI)"), Val(retro.spi, "num2"))
+    summary.add(w("进度偏差（百分点）", "Schedule variance (points)"), Val(retro.sv_points, "num1"))
+    summary.add(w("调整后计划完成", "Plan end after re-planning"), Val(retro.plan_end, "date"))
+    summary.add(
+        w("超出截止日期", "Past the deadline"),
+        w("是", "yes") if retro.past_deadline else w("否", "no"),
+    )
+    deviations = Section(
+        "deviations",
+        w("偏差及原因", "Deviations and their causes"),
+        [
+            w("任务", "Task"),
+            w("负责人", "Owner"),
+            w("落后工作日", "Working days behind"),
+            w("逾期工作日", "Working days overdue"),
+            w("原因", "Cause"),
+        ],
+        ["text", "text", "int", "int", "text"],
+    )
+    for d in retro.deviations:
+        deviations.add(
+            d.task_id,
+            d.owner,
+            d.behind_days,
+            d.overdue_days,
+            d.cause or w("未说明", "not explained"),
+        )
+    outlook = Section(
+        "forecast",
+        w("指标预测（截止日期，90% 预测区间）", "KPI forecast at the deadline (90% interval)"),
+        [
+            w("目标", "Target"),
+            w("指标", "KPI"),
+            w("本月", "This month"),
+            w("路径值", "Path"),
+            w("预测", "Forecast"),
+            w("区间下限", "Low"),
+            w("区间上限", "High"),
+            w("目标值", "Target"),
+            w("展望", "Outlook"),
+        ],
+        ["text"] * 9,
+    )
+    for f in retro.forecasts:
+        outlook.add(
+            f.target_id,
+            kpi_label(f.kpi, w),
+            kv(f.kpi, f.actual),
+            kv(f.kpi, f.planned),
+            kv(f.kpi, f.forecast),
+            kv(f.kpi, f.low),
+            kv(f.kpi, f.high),
+            kv(f.kpi, f.target),
+            w(*OUTLOOK[f.outlook]),
+        )
+    shifts = Section(
+        "replan",
+        w("建议的计划调整", "Proposed re-planning"),
+        [
+            w("任务", "Task"),
+            w("原开始", "Start"),
+            w("原结束", "End"),
+            w("新开始", "New start"),
+            w("新结束", "New end"),
+            w("起因", "Because of"),
+        ],
+        ["text", "date", "date", "date", "date", "text"],
+    )
+    for sh in retro.shifts:
+        shifts.add(sh.task_id, sh.start, sh.end, sh.new_start, sh.new_end, sh.because_of)
+    risks = Section(
+        "risks",
+        w("风险登记册", "Risk register"),
+        [
+            w("风险", "Risk"),
+            w("可能性", "Probability"),
+            w("影响", "Impact"),
+            w("分值", "Score"),
+            w("负责人", "Owner"),
+            w("应对", "Response"),
+            w("状态", "Status"),
+            w("来源", "Raised"),
+        ],
+        ["text", "int", "int", "int", "text", "text", "text", "text"],
+    )
+    for r in retro.risks:
+        late = w("关键任务延误", "late critical task")
+        raised = w("登记", "register") if r.raised == "register" else late
+        risks.add(
+            w.text(r.title),
+            r.probability,
+            r.impact,
+            r.score,
+            r.owner,
+            w.text(r.response),
+            r.status,
+            raised,
+        )
+    cards = Section(
+        "scorecards",
+        w("团队与个人计分卡", "Team and agent scorecards"),
+        [
+            w("类型", "Kind"),
+            w("名称", "Name"),
+            w("团队", "Team"),
+            w("工单", "Tickets"),
+            w("各指标得分", "KPI scores"),
+            w("权重", "Weights"),
+            w("总分", "Total"),
+        ],
+        ["text", "text", "text", "int", "text", "text", "num1"],
+    )
+    for c in sorted(retro.scorecards, key=lambda c: (c.kind != "team", -(c.total or -1))):
+        cards.add(
+            w("团队", "team") if c.kind == "team" else w("个人", "agent"),
+            c.name,
+            c.team or "",
+            c.tickets,
+            ", ".join(f"{k}: {'—' if v is None else f'{v:.0f}'}" for k, v in c.scores.items()),
+            ", ".join(f"{k}: {v:.0%}" for k, v in c.weights.items()),
+            c.total,
+        )
+    return [summary, deviations, outlook, shifts, risks, cards]
+
+
+def monthly_chart(retro: MonthlyRetrospective, w: Words) -> str:
+    """Each target's forecast at its deadline with its interval, against its target."""
+    shown = [f for f in retro.forecasts if f.forecast is not None]
+    fig = go.Figure(
+        go.Scatter(
+            x=[label(f"{f.target_id} {kpi_label(f.kpi, w)}") for f in shown],
+            y=[f.forecast for f in shown],
+            mode="markers",
+            marker={"size": 12, "color": NORMAL},
+            name=w("预测", "Forecast"),
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [(f.high or 0) - (f.forecast or 0) for f in shown],
+                "arrayminus": [(f.forecast or 0) - (f.low or 0) for f in shown],
+            },
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[label(f"{f.target_id} {kpi_label(f.kpi, w)}") for f in shown],
+            y=[f.target for f in shown],
+            mode="markers",
+            marker={"symbol": "line-ew", "size": 24, "line": {"width": 3, "color": CRITICAL}},
+            name=w("目标值", "Target"),
+        )
+    )
+    fig.update_layout(
+        title=w("截止日期的指标预测（90% 区间）", "KPIs forecast at the deadline (90% interval)")
+    )
+    return fragment(fig, "monthly-forecast")
+
+
+def monthly_markdown(retro: MonthlyRetrospective, *, locale: Locale) -> str:
+    """The retrospective as Markdown for the Prefect UI."""
+    w = Words(locale)
+    spi = "—" if retro.spi is None else f"{retro.spi:.2f}"
+    lines = [
+        f"# {w(*MONTHLY_TITLE)} {retro.period} · {_md(retro.programme)}/{_md(retro.cycle)}",
+        "",
+        f"SPI **{spi}** · {w('调整后计划完成', 'plan end after re-planning')} {retro.plan_end}",
+        "",
+        f"## {w('偏差及原因', 'Deviations')}",
+    ]
+    lines += [
+        f"- {_md(d.task_id)} ({_md(d.owner)}): {_md(d.cause or '—')}" for d in retro.deviations
+    ] or ["- —"]
+    lines += ["", f"## {w('指标展望', 'Outlook')}"]
+    lines += [f"- {f.target_id} {f.kpi}: {w(*OUTLOOK[f.outlook])}" for f in retro.forecasts]
+    lines += ["", f"## {w('风险', 'Risks')}"]
+    lines += [f"- [{r.score}] {_md(w.text(r.title))} · {_md(r.owner)}" for r in retro.risks] or [
+        "- —"
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_monthly(
+    out_dir: Path, retro: MonthlyRetrospective, *, locale: Locale, programme: Programme | None
+) -> tuple[Path, Path]:
+    """The retrospective's workbook and page in the cycle's report folder; their paths."""
+    w = Words(locale)
+    return _write(
+        out_dir,
+        f"monthly-{retro.period}",
+        monthly_sections(retro, w, programme),
+        title=f"{w(*MONTHLY_TITLE)} {retro.period}",
+        subtitle=f"{w.text(programme.name) if programme else retro.programme} · {retro.cycle}",
+        meta=f"{retro.programme} / {retro.cycle} · {retro.start} – {retro.end} · "
+        f"{retro.plan.artifact_id} v{retro.plan.version}",
+        chart=monthly_chart(retro, w),
+        locale=locale,
+    )
