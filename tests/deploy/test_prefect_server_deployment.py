@@ -126,7 +126,8 @@ def test_deployed_weekly_review_runs_on_a_worker(
     try:
         ran = subprocess.run(
             [prefect, "deployment", "run", "improve-weekly-review/demo-weekly-review",
-             "--param", "period=2026-W07", "--watch", "--watch-timeout", "400"],
+             "--param", "period=2026-W07", "--param", "catch_up=false", "--watch",
+             "--watch-timeout", "400"],
             capture_output=True, text=True, env=env, cwd=ROOT, timeout=480, check=False,
         )  # fmt: skip
         assert ran.returncode == 0, ran.stdout + ran.stderr + (tmp_path / "worker.log").read_text()

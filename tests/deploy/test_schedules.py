@@ -22,7 +22,9 @@ def test_the_weekly_review_follows_the_programmes_cron_and_time_zone(tmp_path: P
     assert weekly.name == "demo-weekly-review"
     [schedule] = weekly.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("30 8 * * 2", "Asia/Hong_Kong")
-    assert weekly.parameters == {"config_path": str(config), "data_root": str(tmp_path)}
+    assert weekly.parameters == {
+        "config_path": str(config), "data_root": str(tmp_path), "catch_up": True,
+    }  # fmt: skip
     assert monthly.name == "demo-monthly-retrospective"
     [month] = monthly.schedules
     assert (month.schedule.cron, month.schedule.timezone) == ("0 9 1-7 * 1-5", "Asia/Hong_Kong")

@@ -56,6 +56,14 @@ def test_weekly_review_runs_once_per_week(store: Path, sample_root: Path) -> Non
     assert not again.created and again.version == 1
     assert _reports(sample_root) == stored  # the store is unchanged
     assert artifact_key("Demo", "2026-H1", "weekly", "2026-W07") == "demo-2026-h1-weekly-2026-w07"
+    # A scheduler that was down: catching up reviews every earlier week never reviewed
+    # (the plan starts in 2026-W02), once.
+    caught = weekly_review_flow(config, period="2026-W04", data_root=root, catch_up=True)
+    assert caught.caught_up == ["2026-W02", "2026-W03"] and caught.created
+    assert [r.period for r in _reports(sample_root)] == ["2026-W02", "2026-W03", "2026-W04",
+                                                         "2026-W07"]  # fmt: skip
+    again = weekly_review_flow(config, period="2026-W04", data_root=root, catch_up=True)
+    assert again.caught_up == [] and not again.created
 
 
 def _monthly(sample_root: Path) -> list[repo.StoredReport]:

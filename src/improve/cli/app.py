@@ -908,6 +908,9 @@ PeriodOption = Annotated[
     str | None,
     typer.Option(help="ISO week like 2026-W07, or month like 2026-02 (default: the last one)."),
 ]
+CatchUpOption = Annotated[
+    bool, typer.Option("--catch-up", help="First run every earlier period never reviewed.")
+]
 DataRootOption = Annotated[
     Path | None,
     typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
@@ -921,6 +924,7 @@ def review_weekly(
     period: PeriodOption = None,
     data_root: DataRootOption = None,
     locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+    catch_up: CatchUpOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Run the weekly review flow (Prefect) for one week: SPI and schedule variance,
@@ -929,7 +933,9 @@ def review_weekly(
     from improve.domain.meetings import parse_week
     from improve.orchestration.flows import weekly_review_flow
 
-    outcome = _run_review(weekly_review_flow, parse_week, config, period, data_root, locale)
+    outcome = _run_review(
+        weekly_review_flow, parse_week, config, period, data_root, locale, catch_up
+    )
     if as_json:
         _print_review_json(outcome)
         return
@@ -951,6 +957,7 @@ def review_monthly(
     period: PeriodOption = None,
     data_root: DataRootOption = None,
     locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+    catch_up: CatchUpOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Run the monthly retrospective flow (Prefect) for one month: deviations and their
@@ -960,7 +967,7 @@ def review_monthly(
     from improve.orchestration.flows import monthly_retrospective_flow
 
     outcome = _run_review(
-        monthly_retrospective_flow, parse_month, config, period, data_root, locale
+        monthly_retrospective_flow, parse_month, config, period, data_root, locale, catch_up
     )
     if as_json:
         _print_review_json(outcome)
@@ -984,6 +991,7 @@ def _run_review(
     period: str | None,
     data_root: Path | None,
     locale: LocaleChoice | None,
+    catch_up: bool,
 ) -> Any:
     if period is not None:
         try:
@@ -996,6 +1004,7 @@ def _run_review(
             period=period,
             data_root=str(data_root) if data_root else None,
             locale=locale.value if locale else None,
+            catch_up=catch_up,
         )
 
 
@@ -1011,6 +1020,7 @@ def _print_review_json(outcome: Any) -> None:
             "version": outcome.version,
             "created": outcome.created,
             "files": outcome.files,
+            "caught_up": outcome.caught_up,
         }
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -125,6 +125,7 @@ class ReviewOutcome:
     files: list[str]
     review: dict[str, Any]
     skipped: bool = False
+    caught_up: list[str] = field(default_factory=list)
 
 
 def artifact_key(*parts: str) -> str:
@@ -138,35 +139,45 @@ def weekly_review_flow(
     period: str | None = None,
     data_root: str | None = None,
     locale: Locale | None = None,
+    catch_up: bool = False,
 ) -> ReviewOutcome:
-    """周例会 of one ISO week (by default the last complete one): progress against plan,
+    """周例会 of one ISO week (by default the last complete one; with `catch_up`, first every
+    earlier week of the cycle with no stored review): progress against plan,
     overdue and due-soon tasks, blockers, KPIs on their target paths; stored once per
     content, published as a workbook and a page, and shown in the Prefect UI as Markdown.
     It also writes the progress workbook owners fill in for the coming week."""
     ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
     try:
         week = period or pipeline.last_complete_week(date.today())
-        inputs, facts = tasks.read_week(ctx, week)
-        review = tasks.compute_week(ctx, inputs, facts, week)
-        stored, created = tasks.store_week(ctx, review, ctx.programme.owner)
-        files = tasks.publish_week(ctx, review)
-        create_markdown_artifact(
-            key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "weekly", week),
-            markdown=weekly_markdown(review, locale=ctx.locale),
-            description=f"Weekly review {week} of {ctx.programme.key}",
-        )
-        get_run_logger().info(
-            "weekly review %s: v%s (%s)", week, stored.version, "new" if created else "unchanged"
-        )
-        return ReviewOutcome(
-            period=week,
-            version=stored.version,
-            created=created,
-            files=[str(f) for f in files],
-            review=review.model_dump(mode="json"),
-        )
+        missed = pipeline.missing_periods(ctx, "weekly", date.today()) if catch_up else []
+        for earlier in [p for p in missed if p < week]:
+            _one_week(ctx, earlier)
+        outcome = _one_week(ctx, week)
+        return replace(outcome, caught_up=[p for p in missed if p < week])
     finally:
         ctx.close()
+
+
+def _one_week(ctx: RunContext, week: str) -> ReviewOutcome:
+    inputs, facts = tasks.read_week(ctx, week)
+    review = tasks.compute_week(ctx, inputs, facts, week)
+    stored, created = tasks.store_week(ctx, review, ctx.programme.owner)
+    files = tasks.publish_week(ctx, review)
+    create_markdown_artifact(
+        key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "weekly", week),
+        markdown=weekly_markdown(review, locale=ctx.locale),
+        description=f"Weekly review {week} of {ctx.programme.key}",
+    )
+    get_run_logger().info(
+        "weekly review %s: v%s (%s)", week, stored.version, "new" if created else "unchanged"
+    )
+    return ReviewOutcome(
+        period=week,
+        version=stored.version,
+        created=created,
+        files=[str(f) for f in files],
+        review=review.model_dump(mode="json"),
+    )
 
 
 @flow(name="improve-monthly-retrospective", flow_run_name="monthly-{period}")
@@ -176,12 +187,14 @@ def monthly_retrospective_flow(
     data_root: str | None = None,
     locale: Locale | None = None,
     scheduled: bool = False,
+    catch_up: bool = False,
 ) -> ReviewOutcome:
     """月度复盘 of one month (by default the last complete one): actual against plan and the
     causes of deviation, each KPI's forecast at its deadline, proposed re-planning, the risk
     register, team and agent scorecards; stored once per content, published, shown in the
     Prefect UI. `scheduled` runs (weekdays 1-7 of the month by cron) go on only on the
-    month's first working day of the programme's calendar, so holidays move it."""
+    month's first working day of the programme's calendar, so holidays move it; with
+    `catch_up`, every earlier month of the cycle with no stored retrospective runs first."""
     ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
     try:
         today = date.today()
@@ -190,21 +203,29 @@ def monthly_retrospective_flow(
             get_run_logger().info("%s is not the month's first working day; skipped", today)
             return ReviewOutcome(period=month, version=0, created=False, files=[], review={},
                                  skipped=True)  # fmt: skip
-        inputs, facts = tasks.read_month(ctx, month)
-        retro = tasks.compute_month(ctx, inputs, facts, month)
-        stored, created = tasks.store_month(ctx, retro, ctx.programme.owner)
-        files = tasks.publish_month(ctx, retro)
-        create_markdown_artifact(
-            key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "monthly", month),
-            markdown=monthly_markdown(retro, locale=ctx.locale),
-            description=f"Monthly retrospective {month} of {ctx.programme.key}",
-        )
-        return ReviewOutcome(
-            period=month,
-            version=stored.version,
-            created=created,
-            files=[str(f) for f in files],
-            review=retro.model_dump(mode="json"),
-        )
+        missed = pipeline.missing_periods(ctx, "monthly", today) if catch_up else []
+        for earlier in [p for p in missed if p < month]:
+            _one_month(ctx, earlier)
+        outcome = _one_month(ctx, month)
+        return replace(outcome, caught_up=[p for p in missed if p < month])
     finally:
         ctx.close()
+
+
+def _one_month(ctx: RunContext, month: str) -> ReviewOutcome:
+    inputs, facts = tasks.read_month(ctx, month)
+    retro = tasks.compute_month(ctx, inputs, facts, month)
+    stored, created = tasks.store_month(ctx, retro, ctx.programme.owner)
+    files = tasks.publish_month(ctx, retro)
+    create_markdown_artifact(
+        key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "monthly", month),
+        markdown=monthly_markdown(retro, locale=ctx.locale),
+        description=f"Monthly retrospective {month} of {ctx.programme.key}",
+    )
+    return ReviewOutcome(
+        period=month,
+        version=stored.version,
+        created=created,
+        files=[str(f) for f in files],
+        review=retro.model_dump(mode="json"),
+    )

@@ -800,3 +800,31 @@ def publish_monthly(ctx: RunContext, retro: MonthlyRetrospective) -> list[Path]:
     """The retrospective's workbook and page beside the stage reports."""
     copy_plotly_js(ctx.reports_dir)
     return list(write_monthly(ctx.reports_dir, retro, locale=ctx.locale, programme=ctx.programme))
+
+
+def missing_periods(ctx: RunContext, kind: str, today: date) -> list[str]:
+    """The weeks (or months) of the cycle, from the plan's start to the last complete one
+    before `today` (and not past the deadline), that have no stored review yet: what a
+    catch-up runs after the scheduler was down."""
+    cycle = ctx.programme.cycle
+    with ctx.transaction() as session:
+        done = {
+            r.period
+            for r in repo.cadence_reports(
+                session=session, programme_key=ctx.programme.key, cycle_key=cycle.key, kind=kind
+            )
+        }
+    periods: list[str] = []
+    if kind == "weekly":
+        last = parse_week(last_complete_week(today))[1]
+        day = cycle.plan_start - timedelta(days=cycle.plan_start.weekday())
+        while day <= min(last, cycle.deadline):
+            periods.append(week_of(day))
+            day += timedelta(days=7)
+    else:
+        last = parse_month(last_complete_month(today))[1]
+        month = cycle.plan_start.replace(day=1)
+        while month <= min(last, cycle.deadline):
+            periods.append(f"{month.year}-{month.month:02d}")
+            month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [p for p in periods if p not in done]

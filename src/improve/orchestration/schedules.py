@@ -29,7 +29,11 @@ def deployments(config_path: Path, *, data_root: Path | None = None) -> list[Run
     """The programme's scheduled deployments, each with its cron in the programme's time
     zone and the programme file as its parameter."""
     programme = load_programme(config_path)
-    parameters: dict[str, str] = {"config_path": str(config_path.resolve())}
+    # a scheduled run first catches up every period the scheduler missed
+    parameters: dict[str, str | bool] = {
+        "config_path": str(config_path.resolve()),
+        "catch_up": True,
+    }
     if data_root is not None:
         parameters["data_root"] = str(data_root.resolve())
     weekly = weekly_review_flow.to_deployment(
