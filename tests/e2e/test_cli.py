@@ -170,3 +170,29 @@ def test_pilot_evaluate_json_per_kpi(runner: CliRunner, sample_root: Path) -> No
         assert kpi["verdict"] == "roll_out" and kpi["p_value"] < 0.05
     unknown = runner.invoke(app, [*args, "--pilot", "south"])
     assert unknown.exit_code == 1 and "has no pilot 'south'" in unknown.output
+
+
+@pytest.mark.slow
+def test_review_commands(sample_root: Path, tmp_path: Path) -> None:
+    """`improve review weekly|monthly` run their flows and print JSON; a bad period is a
+    usage error; the same month again stores nothing."""
+    env = _isolated_env(tmp_path)
+    config, root = str(demo_programme_path()), str(sample_root)
+    ran = _improve("run", config, "--data-root", root, "--auto-approve", "--stage", "diagnose",
+                   env=env)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    for stage in ("target", "design"):
+        assert _improve("run", config, "--data-root", root, "--auto-approve", "--stage", stage,
+                        env=env).returncode == 0  # fmt: skip
+    monthly = _improve("review", "monthly", config, "--data-root", root, "--period", "2026-02",
+                       "--json", env=env)  # fmt: skip
+    assert monthly.returncode == 0, monthly.stderr
+    data = json.loads(monthly.stdout)
+    assert data["created"] and data["period"] == "2026-02" and data["kind"] == "monthly"
+    assert {"deviations", "forecasts", "shifts", "risks", "scorecards"} <= set(data)
+    again = _improve("review", "monthly", config, "--data-root", root, "--period", "2026-02",
+                     "--json", env=env)  # fmt: skip
+    assert json.loads(again.stdout)["created"] is False
+    bad = _improve("review", "weekly", config, "--period", "2026-7", env=env)
+    words = " ".join(bad.stderr.replace("│", " ").split())
+    assert bad.returncode == 2 and "'2026-7' is not an ISO week" in words, words
