@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from improve.domain.base import Locale, Stage
-from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
+from improve.domain.meetings import MonthlyRetrospective, ReviewTask, WeeklyReview
 from improve.domain.programme import Programme
 from improve.reports.content import STATUS
 from improve.reports.figures import CRITICAL, NORMAL, fragment, label
@@ -26,26 +26,8 @@ def weekly_name(review: WeeklyReview) -> str:
     return f"weekly-{review.period}"
 
 
-def weekly_sections(review: WeeklyReview, w: Words, programme: Programme | None) -> list[Section]:
-    """Summary, tasks (late and blocked first), blockers by department, KPIs."""
-    depts = {d.key: w.text(d.name) for d in programme.departments} if programme else {}
-    summary = Section(
-        "summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")], ["text", "text"]
-    )
-    summary.add(w("周次", "Week"), f"{review.period} ({review.start} – {review.end})")
-    summary.add(w("计划版本", "Plan version"), f"{review.plan.artifact_id} v{review.plan.version}")
-    summary.add(w("进度绩效指数 SPI", "Schedule performance (SPI)"), Val(review.spi, "num2"))
-    summary.add(
-        w("进度偏差（百分点）", "Schedule variance (points)"), Val(review.sv_points, "num1")
-    )
-    summary.add(w("逾期任务", "Overdue tasks"), Val(len(review.overdue), "int"))
-    summary.add(
-        w(
-            f"{review.look_ahead_days} 个工作日内到期",
-            f"Due in {review.look_ahead_days} working days",
-        ),
-        Val(len(review.due_soon), "int"),
-    )
+def tasks_section(rows: tuple[ReviewTask, ...], w: Words, depts: dict[str, str]) -> Section:
+    """Every task against plan, blocked and late first."""
     tasks = Section(
         "tasks",
         w("任务进度", "Tasks"),
@@ -79,7 +61,7 @@ def weekly_sections(review: WeeklyReview, w: Words, programme: Programme | None)
         ],
     )
     order = {"blocked": 0, "late": 1, "no_report": 2}
-    for t in sorted(review.tasks, key=lambda t: (order.get(t.progress.status, 3), t.end)):
+    for t in sorted(rows, key=lambda t: (order.get(t.progress.status, 3), t.end)):
         p = t.progress
         tasks.add(
             t.task_id,
@@ -95,6 +77,30 @@ def weekly_sections(review: WeeklyReview, w: Words, programme: Programme | None)
             w("是", "yes") if t.critical else "",
             p.note or "",
         )
+    return tasks
+
+
+def weekly_sections(review: WeeklyReview, w: Words, programme: Programme | None) -> list[Section]:
+    """Summary, tasks (late and blocked first), blockers by department, KPIs."""
+    depts = {d.key: w.text(d.name) for d in programme.departments} if programme else {}
+    summary = Section(
+        "summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")], ["text", "text"]
+    )
+    summary.add(w("周次", "Week"), f"{review.period} ({review.start} – {review.end})")
+    summary.add(w("计划版本", "Plan version"), f"{review.plan.artifact_id} v{review.plan.version}")
+    summary.add(w("进度绩效指数 SPI", "Schedule performance (SPI)"), Val(review.spi, "num2"))
+    summary.add(
+        w("进度偏差（百分点）", "Schedule variance (points)"), Val(review.sv_points, "num1")
+    )
+    summary.add(w("逾期任务", "Overdue tasks"), Val(len(review.overdue), "int"))
+    summary.add(
+        w(
+            f"{review.look_ahead_days} 个工作日内到期",
+            f"Due in {review.look_ahead_days} working days",
+        ),
+        Val(len(review.due_soon), "int"),
+    )
+    tasks = tasks_section(review.tasks, w, depts)
     blockers = Section(
         "blockers",
         w("各部门阻碍", "Blockers by department"),
@@ -278,7 +284,9 @@ OUTLOOK = {
 def monthly_sections(
     retro: MonthlyRetrospective, w: Words, programme: Programme | None
 ) -> list[Section]:
-    """Summary, deviations, outlook per target, re-planning, risks, scorecards."""
+    """Summary, tasks against plan, deviations, outlook per target, re-planning, risks,
+    scorecards."""
+    depts = {d.key: w.text(d.name) for d in programme.departments} if programme else {}
     summary = Section(
         "summary", w("概览", "Summary"), [w("项目", "Item"), w("内容", "Value")], ["text", "text"]
     )
@@ -406,7 +414,8 @@ def monthly_sections(
             ", ".join(f"{k}: {v:.0%}" for k, v in c.weights.items()),
             c.total,
         )
-    return [summary, deviations, outlook, shifts, risks, cards]
+    return [summary, tasks_section(retro.tasks, w, depts), deviations, outlook, shifts, risks,
+            cards]  # fmt: skip
 
 
 def monthly_chart(retro: MonthlyRetrospective, w: Words) -> str:

@@ -5,6 +5,7 @@ raised for the late critical task, each target's outlook at its deadline, scorec
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -143,3 +144,21 @@ def test_forecast_at_the_deadline(values: tuple[float, ...], outlook: str) -> No
     assert got.outlook == outlook, got
     if outlook != "unknown":
         assert got.low is not None and got.high is not None and got.low <= got.high
+
+
+def test_the_retrospective_is_published_as_a_workbook_and_a_page(
+    february: MonthlyRetrospective, programme: Programme, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from improve.reports.meetings import monthly_markdown, write_monthly
+
+    xlsx, html = write_monthly(tmp_path, february, locale="en", programme=programme)
+    assert load_workbook(xlsx).sheetnames == [
+        "Summary", "Tasks", "Deviations and their causes",
+        "KPI forecast at the deadline (9", "Proposed re-planning", "Risk register",
+        "Team and agent scorecards",
+    ]  # fmt: skip
+    page = html.read_text(encoding="utf-8")
+    assert "monthly-forecast" in page and "新绩效方案待人力资源部审批" in page
+    assert monthly_markdown(february, locale="zh-CN").startswith("# 月度复盘 2026-02")
