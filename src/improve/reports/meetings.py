@@ -321,15 +321,15 @@ def monthly_sections(
         )
     outlook = Section(
         "forecast",
-        w("指标预测（截止日期，90% 预测区间）", "KPI forecast at the deadline (90% interval)"),
+        w("截止日期的指标预测", "Forecast at the deadline"),
         [
             w("目标", "Target"),
             w("指标", "KPI"),
             w("本月", "This month"),
             w("路径值", "Path"),
             w("预测", "Forecast"),
-            w("区间下限", "Low"),
-            w("区间上限", "High"),
+            w("90% 区间下限", "90% low"),
+            w("90% 区间上限", "90% high"),
             w("目标值", "Target"),
             w("展望", "Outlook"),
         ],

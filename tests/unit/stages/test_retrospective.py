@@ -156,7 +156,7 @@ def test_the_retrospective_is_published_as_a_workbook_and_a_page(
     xlsx, html = write_monthly(tmp_path, february, locale="en", programme=programme)
     assert load_workbook(xlsx).sheetnames == [
         "Summary", "Tasks", "Deviations and their causes",
-        "KPI forecast at the deadline (9", "Proposed re-planning", "Risk register",
+        "Forecast at the deadline", "Proposed re-planning", "Risk register",
         "Team and agent scorecards",
     ]  # fmt: skip
     page = html.read_text(encoding="utf-8")
