@@ -52,6 +52,19 @@ class LocaleChoice(StrEnum):
     en = "en"
 
 
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(help="ISO week like 2026-W07, or month like 2026-02 (default: the last one)."),
+]
+CatchUpOption = Annotated[
+    bool, typer.Option("--catch-up", help="First run every earlier period never reviewed.")
+]
+DataRootOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
+]
+
+
 class Grain(StrEnum):
     """Period of `improve kpis`."""
 
@@ -172,10 +185,7 @@ def run(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Approve each artifact as the owner.")
     ] = False,
-    data_root: Annotated[
-        Path | None,
-        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
-    ] = None,
+    data_root: DataRootOption = None,
     locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
 ) -> None:
     """Run the cycle (or one stage) of a programme; stops at each unapproved stage gate."""
@@ -545,10 +555,7 @@ def rootcause_import(
     as_: Annotated[
         str | None, typer.Option("--as", help="Who imports it (default: the owner).")
     ] = None,
-    data_root: Annotated[
-        Path | None,
-        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
-    ] = None,
+    data_root: DataRootOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Validate a filled worksheet (every error located, nothing stored on one), store the
@@ -904,19 +911,6 @@ review = typer.Typer(
 app.add_typer(review, name="review")
 
 
-PeriodOption = Annotated[
-    str | None,
-    typer.Option(help="ISO week like 2026-W07, or month like 2026-02 (default: the last one)."),
-]
-CatchUpOption = Annotated[
-    bool, typer.Option("--catch-up", help="First run every earlier period never reviewed.")
-]
-DataRootOption = Annotated[
-    Path | None,
-    typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
-]
-
-
 @review.command("weekly")
 @handles_errors
 def review_weekly(
@@ -1029,10 +1023,7 @@ def _print_review_json(outcome: Any) -> None:
 @handles_errors
 def serve(
     config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
-    data_root: Annotated[
-        Path | None,
-        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
-    ] = None,
+    data_root: DataRootOption = None,
 ) -> None:
     """Serve the programme's schedules on this machine (the weekly review on its cron, in the
     programme's time zone) until stopped; runs show in the Prefect UI."""
@@ -1053,10 +1044,7 @@ app.add_typer(pilot, name="pilot")
 def pilot_evaluate(
     config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
     name: Annotated[str, typer.Option("--pilot", help="The pilot's key in the programme.")],
-    data_root: Annotated[
-        Path | None,
-        typer.Option(help="Folder the data paths are relative to (default: the programme file's)."),
-    ] = None,
+    data_root: DataRootOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Difference in differences of each of the pilot's KPIs against its control group, with

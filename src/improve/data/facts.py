@@ -33,6 +33,7 @@ from improve.domain.facts import (
     ProgressReport,
     SegmentFacts,
     TeamLoad,
+    WeeklyFacts,
     WindowFacts,
 )
 from improve.domain.kpi import KPI_NAMES
@@ -464,6 +465,18 @@ def load_progress_reports(con: duckdb.DuckDBPyConnection) -> list[ProgressReport
             "ORDER BY task_id, as_of",
         )
     ]
+
+
+def weekly_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: date,
+    end: date,
+    progress: Sequence[ProgressReport],
+) -> WeeklyFacts:
+    """The KPIs of the tickets created in the week [start, end], and the progress reports."""
+    kpis = compute_kpis(con, grain="window", start=start, end=end + timedelta(days=1))
+    return WeeklyFacts(start=start, end=end, kpis=_kpis(kpis), progress=tuple(progress))
 
 
 def monthly_facts(

@@ -15,7 +15,7 @@ from openpyxl.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from improve.data.located import Located, refuse
-from improve.data.readers import open_xlsx
+from improve.data.readers import meta_fields, open_xlsx
 from improve.domain.facts import ProgressReport
 from improve.errors import InputDataError
 from improve.reports.progressbook import (
@@ -59,7 +59,7 @@ def read_progress_workbook(
     InputDataError lists every located problem."""
     book = open_xlsx(path, limit=MAX_PROGRESS_BYTES, streaming=False)
     try:
-        fields = _meta(path, book[META_SHEET] if META_SHEET in book.sheetnames else None)
+        fields = _meta(path, meta_fields(book))
         sheet = str(fields["sheet"])
         if sheet not in book.sheetnames:
             raise InputDataError(
@@ -90,13 +90,12 @@ def read_progress_workbook(
     )
 
 
-def _meta(path: Path, ws: Worksheet | None) -> dict[str, object]:
+def _meta(path: Path, fields: dict[str, object] | None) -> dict[str, object]:
     again = "write it again with `improve progress write CONFIG`"
-    if ws is None:
+    if fields is None:
         raise InputDataError(
             f"{path}: not a progress workbook written by improve (no {META_SHEET} sheet); {again}"
         )
-    fields = {str(k): v for k, v in ws.iter_rows(max_col=2, max_row=50, values_only=True) if k}
     if fields.get("format") != FORMAT or not fields.get("plan_id"):
         raise InputDataError(f"{path}: sheet {META_SHEET} does not describe a progress report; "
                              f"{again}")  # fmt: skip

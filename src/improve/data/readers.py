@@ -357,14 +357,19 @@ META_SHEET = "_meta"  # the hidden sheet of every workbook improve hands out to 
 MAX_META_BYTES = 20 << 20
 
 
+def meta_fields(book: Workbook) -> dict[str, object] | None:
+    """The name -> value rows at the top of an open workbook's hidden `_meta` sheet: what
+    improve wrote it from; None when it has no such sheet."""
+    if META_SHEET not in book.sheetnames:
+        return None
+    rows = book[META_SHEET].iter_rows(max_col=2, max_row=50, values_only=True)
+    return {str(k): v for k, v in rows if k}
+
+
 def workbook_meta(path: Path) -> dict[str, object]:
-    """The name -> value rows at the top of a workbook's hidden `_meta` sheet (empty when it
-    has none): what improve wrote it from."""
+    """`meta_fields` of the workbook at `path` (empty when it has no `_meta` sheet)."""
     book = open_xlsx(path, limit=MAX_META_BYTES, streaming=False)
     try:
-        if META_SHEET not in book.sheetnames:
-            return {}
-        rows = book[META_SHEET].iter_rows(max_col=2, max_row=50, values_only=True)
-        return {str(k): v for k, v in rows if k}
+        return meta_fields(book) or {}
     finally:
         book.close()

@@ -4,18 +4,21 @@ stage can be re-run alone; without auto-approval the cycle stops at each stage g
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from improve.domain.base import Locale, Stage
+from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
 from improve.orchestration import pipeline, tasks
 from improve.orchestration.context import RunContext
 from improve.reports.meetings import monthly_markdown, weekly_markdown
+from improve.storage.repository import StoredReport
 
 
 @dataclass(frozen=True)
@@ -148,14 +151,55 @@ def weekly_review_flow(
     It also writes the progress workbook owners fill in for the coming week."""
     ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
     try:
-        week = period or pipeline.last_complete_week(date.today())
-        missed = pipeline.missing_periods(ctx, "weekly", date.today()) if catch_up else []
-        for earlier in [p for p in missed if p < week]:
-            _one_week(ctx, earlier)
-        outcome = _one_week(ctx, week)
-        return replace(outcome, caught_up=[p for p in missed if p < week])
+        today = date.today()
+        week = period or pipeline.last_complete_week(today)
+        return _with_catch_up(ctx, "weekly", week, today, catch_up, _one_week)
     finally:
         ctx.close()
+
+
+def _with_catch_up(
+    ctx: RunContext,
+    kind: str,
+    period: str,
+    today: date,
+    catch_up: bool,
+    run: Callable[[RunContext, str], ReviewOutcome],
+) -> ReviewOutcome:
+    """`run` for `period`, after every earlier period of the cycle never reviewed when
+    `catch_up`; the outcome names those."""
+    missed = pipeline.missing_periods(ctx, kind, today) if catch_up else []
+    earlier = [p for p in missed if p < period]
+    for p in earlier:
+        run(ctx, p)
+    return replace(run(ctx, period), caught_up=earlier)
+
+
+def _published(
+    ctx: RunContext,
+    review: WeeklyReview | MonthlyRetrospective,
+    stored: StoredReport,
+    created: bool,
+    files: list[Path],
+    markdown: str,
+) -> ReviewOutcome:
+    """Show the review in the Prefect UI as Markdown and say what the run produced."""
+    title = "Weekly review" if review.kind == "weekly" else "Monthly retrospective"
+    create_markdown_artifact(
+        key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, review.kind, review.period),
+        markdown=markdown,
+        description=f"{title} {review.period} of {ctx.programme.key}",
+    )
+    get_run_logger().info(
+        "%s %s: v%s (%s)", title, review.period, stored.version, "new" if created else "unchanged"
+    )
+    return ReviewOutcome(
+        period=review.period,
+        version=stored.version,
+        created=created,
+        files=[str(f) for f in files],
+        review=review.model_dump(mode="json"),
+    )
 
 
 def _one_week(ctx: RunContext, week: str) -> ReviewOutcome:
@@ -163,20 +207,8 @@ def _one_week(ctx: RunContext, week: str) -> ReviewOutcome:
     review = tasks.compute_week(ctx, inputs, facts, week)
     stored, created = tasks.store_week(ctx, review, ctx.programme.owner)
     files = tasks.publish_week(ctx, review)
-    create_markdown_artifact(
-        key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "weekly", week),
-        markdown=weekly_markdown(review, locale=ctx.locale),
-        description=f"Weekly review {week} of {ctx.programme.key}",
-    )
-    get_run_logger().info(
-        "weekly review %s: v%s (%s)", week, stored.version, "new" if created else "unchanged"
-    )
-    return ReviewOutcome(
-        period=week,
-        version=stored.version,
-        created=created,
-        files=[str(f) for f in files],
-        review=review.model_dump(mode="json"),
+    return _published(
+        ctx, review, stored, created, files, weekly_markdown(review, locale=ctx.locale)
     )
 
 
@@ -203,11 +235,7 @@ def monthly_retrospective_flow(
             get_run_logger().info("%s is not the month's first working day; skipped", today)
             return ReviewOutcome(period=month, version=0, created=False, files=[], review={},
                                  skipped=True)  # fmt: skip
-        missed = pipeline.missing_periods(ctx, "monthly", today) if catch_up else []
-        for earlier in [p for p in missed if p < month]:
-            _one_month(ctx, earlier)
-        outcome = _one_month(ctx, month)
-        return replace(outcome, caught_up=[p for p in missed if p < month])
+        return _with_catch_up(ctx, "monthly", month, today, catch_up, _one_month)
     finally:
         ctx.close()
 
@@ -217,15 +245,6 @@ def _one_month(ctx: RunContext, month: str) -> ReviewOutcome:
     retro = tasks.compute_month(ctx, inputs, facts, month)
     stored, created = tasks.store_month(ctx, retro, ctx.programme.owner)
     files = tasks.publish_month(ctx, retro)
-    create_markdown_artifact(
-        key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "monthly", month),
-        markdown=monthly_markdown(retro, locale=ctx.locale),
-        description=f"Monthly retrospective {month} of {ctx.programme.key}",
-    )
-    return ReviewOutcome(
-        period=month,
-        version=stored.version,
-        created=created,
-        files=[str(f) for f in files],
-        review=retro.model_dump(mode="json"),
+    return _published(
+        ctx, retro, stored, created, files, monthly_markdown(retro, locale=ctx.locale)
     )

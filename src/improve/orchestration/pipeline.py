@@ -21,9 +21,9 @@ from improve.data.facts import (
     load_progress_reports,
     monthly_facts,
     pilot_facts,
+    weekly_facts,
     window_facts,
 )
-from improve.data.kpis import compute_kpis
 from improve.data.located import refuse
 from improve.data.planbook import read_plan_workbook
 from improve.data.progressbook import read_progress_workbook
@@ -47,7 +47,6 @@ from improve.domain.facts import (
     WeeklyFacts,
     WindowFacts,
 )
-from improve.domain.kpi import KPI_NAMES
 from improve.domain.meetings import (
     MonthlyRetrospective,
     WeeklyReview,
@@ -683,7 +682,7 @@ def last_complete_week(today: date) -> str:
     return week_of(today - timedelta(days=today.weekday() + 1))
 
 
-def weekly_facts(ctx: RunContext, period: str) -> WeeklyFacts:
+def weekly_facts_of(ctx: RunContext, period: str) -> WeeklyFacts:
     """The week's KPIs (tickets created Monday to Sunday) and every progress report."""
     try:
         start, end = parse_week(period)
@@ -691,29 +690,31 @@ def weekly_facts(ctx: RunContext, period: str) -> WeeklyFacts:
         raise StageError(f"weekly review: {exc}") from None
     con = open_data(ctx, progress=True)
     try:
-        rows = compute_kpis(con, grain="window", start=start, end=end + timedelta(days=1))
-        kpis = {k: rows[0].get(k) for k in KPI_NAMES} if rows else dict.fromkeys(KPI_NAMES)
-        return WeeklyFacts(
-            start=start, end=end, kpis=kpis, progress=tuple(stored_progress(ctx, con))
-        )
+        return weekly_facts(con, start=start, end=end, progress=stored_progress(ctx, con))
     finally:
         con.close()
+
+
+def _in_force(inputs: Inputs) -> tuple[ImplementationPlan, ArtifactRef, TargetList, ArtifactRef]:
+    """The plan and the targets a review reads, with their stored versions."""
+    plan, targets = inputs[Stage.DESIGN], inputs[Stage.TARGET]
+    assert isinstance(plan.artifact, ImplementationPlan)
+    assert isinstance(targets.artifact, TargetList)
+    return plan.artifact, plan.ref, targets.artifact, targets.ref
 
 
 def compute_weekly(
     ctx: RunContext, inputs: Inputs, facts: WeeklyFacts, period: str
 ) -> WeeklyReview:
     """The pure weekly review over the plan and targets in force."""
-    plan, targets = inputs[Stage.DESIGN], inputs[Stage.TARGET]
-    assert isinstance(plan.artifact, ImplementationPlan)
-    assert isinstance(targets.artifact, TargetList)
+    plan, plan_ref, targets, targets_ref = _in_force(inputs)
     return weekly_review(
-        plan.artifact,
-        targets.artifact,
+        plan,
+        targets,
         facts,
         period=period,
-        plan_ref=plan.ref,
-        targets_ref=targets.ref,
+        plan_ref=plan_ref,
+        targets_ref=targets_ref,
         plan_start=ctx.programme.cycle.plan_start,
         calendar=ctx.calendar,
     )
@@ -781,16 +782,14 @@ def compute_monthly(
     ctx: RunContext, inputs: Inputs, facts: MonthlyFacts, period: str
 ) -> MonthlyRetrospective:
     """The pure monthly retrospective over the plan and targets in force."""
-    plan, targets = inputs[Stage.DESIGN], inputs[Stage.TARGET]
-    assert isinstance(plan.artifact, ImplementationPlan)
-    assert isinstance(targets.artifact, TargetList)
+    plan, plan_ref, targets, targets_ref = _in_force(inputs)
     return monthly_retrospective(
-        plan.artifact,
-        targets.artifact,
+        plan,
+        targets,
         facts,
         period=period,
-        plan_ref=plan.ref,
-        targets_ref=targets.ref,
+        plan_ref=plan_ref,
+        targets_ref=targets_ref,
         programme=ctx.programme,
         calendar=ctx.calendar,
     )

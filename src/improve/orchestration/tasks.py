@@ -73,7 +73,7 @@ def publish(ctx: RunContext) -> Path:
 def read_week(ctx: RunContext, period: str) -> tuple[pipeline.Inputs, WeeklyFacts]:
     """The plan and targets in force, the week's KPIs and the progress reports (no retry:
     an unapproved plan or a bad file stays so)."""
-    return pipeline.read_inputs(ctx, Stage.EXECUTE), pipeline.weekly_facts(ctx, period)
+    return pipeline.read_inputs(ctx, Stage.EXECUTE), pipeline.weekly_facts_of(ctx, period)
 
 
 @task(name="compute-weekly-review", cache_policy=NO_CACHE)
