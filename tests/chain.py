@@ -89,6 +89,7 @@ def build_chain(
         before_end=date(2026, 1, 1),
         after_start=date(2026, 4, 1),
         after_end=date(2026, 7, 1),
+        kpis=[t.kpi for t in targets.targets],
     )
     evaluation = evaluate_cycle(
         targets, execution, vf, sources=(ref_of(execution), ref_of(targets)), programme=programme

@@ -8,12 +8,16 @@ from datetime import date
 
 from improve.domain.artifacts import (
     CarryOver,
+    Comparison,
+    CustomerMeasure,
     CustomerVerification,
     DiagnosisReport,
+    Estimate,
     EvaluationReport,
     Evidence,
     ExecutionReport,
     ImplementationPlan,
+    KeywordShift,
     KpiBaseline,
     KpiTrajectory,
     OptimisationReport,
@@ -23,6 +27,7 @@ from improve.domain.artifacts import (
     PlanTask,
     Problem,
     RaciEntry,
+    Rating,
     Segment,
     SmartCheck,
     StandardMeasure,
@@ -45,6 +50,7 @@ from improve.domain.base import (
 )
 from improve.domain.control import ControlChart, Shift, SpecialCause
 from improve.domain.hashing import content_hash
+from improve.domain.programme import RatingWeights
 
 HEADER = {"programme": "demo", "cycle": "2026-H1"}
 MONTHS = [date(2025, m, 1) for m in range(1, 13)]
@@ -485,14 +491,54 @@ def make_evaluation() -> EvaluationReport:
                 met=False,
             ),
         ),
-        customer=(
-            CustomerVerification(kpi="csat_rate", before=0.81, after=0.86, improved=True),
-            CustomerVerification(kpi="nps", before=12.0, after=None, improved=None),
+        customer=CustomerVerification(
+            source="surveys",
+            measures=(
+                CustomerMeasure(
+                    kpi="csat_rate",
+                    comparison=Comparison(
+                        basis="before_after",
+                        reference_start=date(2025, 4, 1),
+                        reference_end=date(2025, 6, 30),
+                        reference=Estimate(value=0.81, low=0.80, high=0.82, n=4000),
+                        current=Estimate(value=0.86, low=0.85, high=0.87, n=3000),
+                        change=0.05,
+                        ci_low=0.03,
+                        ci_high=0.07,
+                        p_value=0.0001,
+                        test="two_proportion",
+                        moved="better",
+                    ),
+                ),
+                CustomerMeasure(kpi="nps", comparison=None),
+            ),
+            comments_before={"zh": 900},
+            comments_after={"zh": 800},
+            faded=(
+                KeywordShift(
+                    term='=HYPERLINK("http://x")',
+                    language="en",
+                    before_count=90,
+                    before_share=0.1,
+                    after_count=8,
+                    after_share=0.01,
+                    p_value=0.0001,
+                    trend="faded",
+                ),
+            ),
+            new=(),
         ),
         execution_discipline=0.8,
-        score=76.4,
-        grade="B",
+        rating=Rating(
+            targets=70.8,
+            customer=100.0,
+            discipline=80.0,
+            weights=RatingWeights(),
+            score=81.4,
+            grade="B",
+        ),
         outcome="partly_successful",
+        outcome_reason=Text(zh="2 个目标中 1 个达成", en="1 of 2 targets met"),
     )
 
 

@@ -42,6 +42,34 @@ def test_demo_status_shows_six_approved_stages(demo_out: Path) -> None:
     assert [s["status"] for s in cycle["stages"]] == ["approved"] * 6
 
 
+def test_evaluate_json_per_target(demo_out: Path) -> None:
+    """`improve evaluate CONFIG --json`: per target baseline, target, actual, achievement,
+    significance and interval; the overall score, grade and outcome."""
+    from improve.config import demo_programme_path
+
+    env = dict(
+        os.environ,
+        IMPROVE_DATABASE_URL=f"sqlite:///{demo_out / 'improve.db'}",
+        IMPROVE_ARTIFACTS_DIR=str(demo_out / "reports"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "improve", "evaluate", str(demo_programme_path()), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    data = json.loads(result.stdout)
+    assert {t["kpi"] for t in data["targets"]} == {"frt_median_min", "fcr_rate", "reopen_rate"}
+    for t in data["targets"]:
+        assert {"baseline", "target", "actual", "achievement", "significant", "ci"} <= set(t)
+        assert t["significant"] is True and t["basis"] == "same_period"
+        low, high = t["ci"]
+        assert low <= t["same_period"]["change"] <= high
+    assert data["grade"] in ("A", "B") and data["outcome"] == "partly_successful"
+    assert 0 <= data["score"] <= 100
+
+
 @pytest.mark.office
 def test_every_workbook_converts_with_libreoffice(demo_reports: Path, tmp_path: Path) -> None:
     soffice = require_binary("soffice")

@@ -654,6 +654,108 @@ def targets(
             console.print(f"  {t.id}: {escape(failure.en)}")
 
 
+@app.command()
+@handles_errors
+def evaluate(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """The cycle's evaluation (效果评估报告): per target the achievement, whether the change
+    is significant with its interval (same period last year where the data allows), and the
+    overall score, grade and closure outcome. `improve run CONFIG --stage evaluate` makes it."""
+    from improve.domain.artifacts import EvaluationReport
+    from improve.domain.base import Stage
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import latest_of
+
+    ctx = RunContext.load(config)
+    try:
+        stored = latest_of(ctx, Stage.EVALUATE, "there is no evaluation to show")
+    finally:
+        ctx.close()
+    report = stored.artifact
+    assert isinstance(report, EvaluationReport)
+    data = _evaluation_json(report)
+    if as_json:
+        _print_json(
+            {
+                "artifact_id": stored.ref.artifact_id,
+                "version": stored.ref.version,
+                "status": stored.status,
+                **data,
+            }
+        )
+        return
+    console.print(f"{stored.ref.artifact_id} v{stored.ref.version} ({stored.status})")
+    table = Table()
+    for col in ("id", "KPI", "baseline", "target", "actual", "achievement", "significant",
+                "95% CI of the change", "basis", "met"):  # fmt: skip
+        table.add_column(col)
+    for t in data["targets"]:
+        ci = t["ci"]
+        table.add_row(
+            t["id"],
+            t["kpi"],
+            f"{t['baseline']:g}",
+            f"{t['target']:g}",
+            "—" if t["actual"] is None else f"{t['actual']:.4g}",
+            "—" if t["achievement"] is None else f"{t['achievement']:.0%}",
+            {None: "—", True: "yes", False: "no"}[t["significant"]]
+            + (" (seasonal?)" if t["seasonal"] else ""),
+            "—" if ci is None else f"{ci[0]:.4g} … {ci[1]:.4g}",
+            t["basis"] or "—",
+            "✓" if t["met"] else "✗",
+        )
+    console.print(table)
+    console.print(
+        f"Score {report.rating.score:g} (targets {report.rating.targets:g}, customers "
+        f"{report.rating.customer:g}, discipline {report.rating.discipline:g}), grade "
+        f"{report.rating.grade}, outcome {report.outcome}: {escape(report.outcome_reason.en)}"
+    )
+
+
+def _evaluation_json(report: Any) -> dict[str, Any]:
+    """The evaluation's figures for `--json`: per target, then the overall rating."""
+    targets = []
+    for r in report.results:
+        judged = r.same_period if r.basis == "same_period" else r.before_after
+        ci = None
+        if judged is not None and judged.ci_low is not None:
+            ci = [judged.ci_low, judged.ci_high]
+        targets.append(
+            {
+                "id": r.target_id,
+                "kpi": r.kpi,
+                "baseline": r.baseline,
+                "target": r.target,
+                "actual": r.actual,
+                "achievement": r.achievement,
+                "achievement_display": r.achievement_display,
+                "significant": r.significant,
+                "ci": ci,
+                "p_value": None if judged is None else judged.p_value,
+                "basis": r.basis,
+                "seasonal": r.seasonal,
+                "met": r.met,
+                "before_after": None
+                if r.before_after is None
+                else r.before_after.model_dump(mode="json"),
+                "same_period": None
+                if r.same_period is None
+                else r.same_period.model_dump(mode="json"),
+            }
+        )
+    return {
+        "targets": targets,
+        "customer": report.customer.model_dump(mode="json"),
+        "rating": report.rating.model_dump(mode="json"),
+        "score": report.rating.score,
+        "grade": report.rating.grade,
+        "outcome": report.outcome,
+        "outcome_reason": report.outcome_reason.model_dump(mode="json"),
+    }
+
+
 class _ShowByDefault(TyperGroup):
     """`improve plan CONFIG` shows the plan; `improve plan import FILE` imports one."""
 

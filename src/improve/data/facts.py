@@ -6,6 +6,7 @@ import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import Literal
 
 import duckdb
 
@@ -15,17 +16,17 @@ from improve.data.kpis import (
     as_float,
     compute_kpis,
     has_table,
-    survey_kpis,
     ticket_view,
     time_window,
 )
-from improve.data.voice import voice_facts
+from improve.data.voice import comment_term_counts, voice_facts
 from improve.domain.facts import (
     DepartmentFacts,
     EvaluationFacts,
     ExecutionFacts,
     GroupKpis,
     MeasureStat,
+    MeasureWindows,
     MonthlyFacts,
     PairFacts,
     PeriodKpis,
@@ -424,6 +425,21 @@ def pilot_facts(
     )
 
 
+SURVEY_MEASURES: dict[str, str] = {
+    "csat_rate": "CAST(csat >= 4 AS INT)",
+    "csat_mean": "csat",
+    "nps": "CASE WHEN nps >= 9 THEN 100 WHEN nps <= 6 THEN -100 ELSE 0 END",
+}
+
+
+def _year_earlier(day: date) -> date:
+    """The same date a year earlier (28 February for the 29th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
 def evaluation_facts(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -431,25 +447,67 @@ def evaluation_facts(
     before_end: date,
     after_start: date,
     after_end: date,
+    kpis: Sequence[str],
 ) -> EvaluationFacts:
-    """KPIs after, and customer measures before and after (from surveys when present)."""
-    after = compute_kpis(con, grain="window", start=after_start, end=after_end)
-    if has_table(con, "surveys"):
-        sb = survey_kpis(con, start=before_start, end=before_end)
-        sa = survey_kpis(con, start=after_start, end=after_end)
-    else:
-        before_k = _kpis(compute_kpis(con, grain="window", start=before_start, end=before_end))
-        after_k = _kpis(after)
-        sb = {k: before_k[k] for k in ("csat_rate", "csat_mean", "nps")}
-        sa = {k: after_k[k] for k in ("csat_rate", "csat_mean", "nps")}
+    """The KPIs after; for each of `kpis` with a per-ticket measure, its values in the
+    baseline window, the evaluation window and the evaluation window's dates a year earlier
+    (when the tickets reach back that far); CSAT and NPS per survey answer before and after
+    (the tickets' CSAT without a survey table); comment terms before and after."""
+    last_start, last_end = _year_earlier(after_start), _year_earlier(after_end)
+    first = con.execute("SELECT CAST(min(created_at) AS DATE) FROM tickets").fetchall()[0][0]
+    reaches_back = first is not None and first <= last_start
+
+    def values(expr: str, start: date, end: date, *, table: str, column: str) -> tuple[float, ...]:
+        rows = con.execute(
+            f"SELECT CAST({expr} AS DOUBLE) AS x FROM {table} WHERE "
+            f"{time_window(column, start, end)} AND ({expr}) IS NOT NULL ORDER BY x"
+        ).fetchall()
+        return tuple(r[0] for r in rows)
+
+    tickets = f"({ticket_view(con)})"
+    measures = tuple(
+        MeasureWindows(
+            kpi=k,
+            before=values(
+                MEASURES[k], before_start, before_end, table=tickets, column="created_at"
+            ),
+            after=values(MEASURES[k], after_start, after_end, table=tickets, column="created_at"),
+            last_year=values(MEASURES[k], last_start, last_end, table=tickets, column="created_at")
+            if reaches_back
+            else None,
+        )
+        for k in dict.fromkeys(kpis)
+        if k in MEASURES
+    )
+    terms = comment_term_counts(con, [(before_start, before_end), (after_start, after_end)])
+    surveys = has_table(con, "surveys")
+    source: Literal["surveys", "tickets"] = "surveys" if surveys else "tickets"
+    customer = tuple(
+        MeasureWindows(
+            kpi=k,
+            before=values(expr, before_start, before_end, table=table, column=column),
+            after=values(expr, after_start, after_end, table=table, column=column),
+            last_year=None,
+        )
+        for k, expr, table, column in (
+            [(k, e, "surveys", "answered_at") for k, e in SURVEY_MEASURES.items()]
+            if surveys
+            else [(k, MEASURES[k], tickets, "created_at") for k in ("csat_rate", "csat_mean")]
+        )
+    )
     return EvaluationFacts(
         before_start=before_start,
         before_end=before_end,
         after_start=after_start,
         after_end=after_end,
-        after=_kpis(after),
-        survey_before=sb,
-        survey_after=sa,
+        last_year_start=last_start,
+        last_year_end=last_end,
+        after=_kpis(compute_kpis(con, grain="window", start=after_start, end=after_end)),
+        measures=measures,
+        customer_source=source,
+        customer=customer,
+        terms_before=terms[0] if terms else None,
+        terms_after=terms[1] if terms else None,
     )
 
 

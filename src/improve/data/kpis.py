@@ -275,25 +275,6 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(row and row[0])
 
 
-def survey_kpis(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    start: date | None,
-    end: date | None,
-    where: str | None = None,
-) -> dict[str, float | None]:
-    """CSAT (top-2-box, mean) and NPS over survey answers in [start, end)."""
-    if not has_table(con, "surveys"):
-        return {"csat_rate": None, "csat_mean": None, "nps": None}
-    cond = time_window("answered_at", start, end) + (f" AND ({where})" if where else "")
-    row = con.execute(
-        f"SELECT {TICKET_AGGREGATES['csat_rate']}, avg(csat), {SURVEY_AGGREGATES['nps']} "
-        f"FROM surveys WHERE {cond}"
-    ).fetchall()[0]
-    assert row is not None
-    return {"csat_rate": as_float(row[0]), "csat_mean": as_float(row[1]), "nps": as_float(row[2])}
-
-
 def as_float(value: object) -> float | None:
     """A database number as a float (None stays None)."""
     return None if value is None else float(value)  # type: ignore[arg-type]

@@ -14,6 +14,9 @@ each with the week it starts:
 - the improvement: a pilot of the new web form and assistant in 华东 from 2026-02-02, rolled
   out everywhere from 2026-04-01; billing hand-offs removed from 2026-03-16; engineers
   trained and ten front-line agents hired (four replacements, six more) in March 2026.
+
+And one thing that is not a change: handle time swings with the season (±12%, longest at
+New Year), in the planted desk and the unplanted one alike.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from improve.domain.programme import Playbook
 from improve.stages.schedule import schedule_tasks
 
 SEED = 20260101
+SEASON_AMPLITUDE = 0.12  # handle time: +12% at New Year, -12% at midsummer
 START = date(2025, 1, 1)
 END = date(2026, 7, 1)  # exclusive: the export was taken at midnight
 WEB_FORM_RELEASE = date(2025, 3, 3)  # the form that lost fields: the tools problem starts
@@ -136,6 +140,10 @@ COMMENTS = {
         ["技术支持好像不太懂产品", "工程师给的方案没有解决问题"],
         ["The engineer did not understand the product", "The suggested fix did not work"],
     ),
+    "bot": (
+        ["智能客服答非所问，转人工太难了", "机器人一直听不懂我的问题"],
+        ["The chatbot kept misunderstanding me", "Hard to get past the bot to a person"],
+    ),
     "good": (
         ["客服很专业，很快就解决了", "服务态度很好，点赞", "智能助手回答得很及时"],
         [
@@ -183,6 +191,12 @@ def _pick(rng: np.random.Generator, table: Mapping[str, object], n: int) -> np.n
         rng.choice(len(keys), size=n, p=shares / shares.sum())
     ]
     return picked
+
+
+def day_of_year(days: np.ndarray) -> np.ndarray:
+    """Day of the year (0 on 1 January) of datetime64[D] values."""
+    out: np.ndarray = (days - days.astype("datetime64[Y]").astype("datetime64[D]")).astype(int)
+    return out
 
 
 def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
@@ -314,7 +328,11 @@ def generate_tickets(seed: int = SEED, *, planted: bool = True) -> pa.Table:
     breached = res_h > sla_hours
     age_h = (end_s - created_s) / 3600
     sla_known = ~open_ | (age_h > sla_hours)
-    handle = 14 * np.exp(rng.normal(0, 0.5, n)) * np.where(weak & ~trained, 1.3, 1.0)
+    # Handle time follows the year (planted or not): longest around the year-end and the
+    # Spring Festival (renewals and invoices), shortest in early summer. Nothing improves it,
+    # so a before/after comparison of a summer window against a whole year would be fooled.
+    season = 1 + SEASON_AMPLITUDE * np.cos(2 * np.pi * day_of_year(cdate) / 365.25)
+    handle = 14 * season * np.exp(rng.normal(0, 0.5, n)) * np.where(weak & ~trained, 1.3, 1.0)
     handle_known = rng.random(n) >= 0.08
 
     ids = np.array([f"{i:07d}" for i in range(1, n + 1)], dtype=object)
@@ -391,6 +409,18 @@ def generate_surveys(tickets: pa.Table, seed: int = SEED) -> pa.Table:
             continue
         options = COMMENTS[str(th)][1 if en else 0]
         comments.append(options[int(rng.integers(0, len(options)))])
+    # A new complaint the improvement brought: once the assistant answers first, a third of
+    # the unhappy customers who comment blame it (drawn apart, so nothing earlier changes).
+    bot_rng = np.random.default_rng(seed + 2)
+    region = np.array(tickets.column("region").to_pylist(), dtype=object)[idx]
+    cdays = created[idx].astype("datetime64[D]")
+    assisted = (cdays >= np.datetime64(ROLLOUT.isoformat())) | (
+        (region == "华东") & (cdays >= np.datetime64(PILOT_START.isoformat()))
+    )
+    blamed = assisted & (csat <= 3) & (bot_rng.random(idx.size) < 0.35)
+    pick = bot_rng.integers(0, 2, idx.size)
+    for i in np.flatnonzero(blamed & has_comment):
+        comments[i] = COMMENTS["bot"][1 if english[i] else 0][int(pick[i])]
     return pa.table(
         {
             "survey_id": pa.array([f"S{i:07d}" for i in range(1, idx.size + 1)], pa.string()),

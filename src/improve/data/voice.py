@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from improve.data.engine import records
 from improve.data.kpis import DIMENSIONS, has_table, time_window
+from improve.domain.facts import CommentTerms
 from improve.domain.voice import (
     LANGUAGES,
     MIN_LIFT,
@@ -275,6 +276,48 @@ def _top(
             for t, c in rows
         ]
     return out
+
+
+def comment_term_counts(
+    con: duckdb.DuckDBPyConnection, windows: Sequence[tuple[date, date]]
+) -> tuple[CommentTerms, ...] | None:
+    """For each window [start, end), how many of its comments use each term, per language;
+    None without a `surveys` table. Each distinct text is segmented once, and terms found in
+    exactly the same texts (of all the windows) count as one, the others listed as `also`."""
+    if not has_table(con, "surveys"):
+        return None
+    per_window = [
+        con.execute(
+            f"WITH v AS ({_surveys_sql(con, start, end)}) SELECT comment, count(*) FROM v "
+            "WHERE comment IS NOT NULL GROUP BY comment"
+        ).fetchall()
+        for start, end in windows
+    ]
+    language_of: dict[str, Language] = {}
+    terms_of: dict[str, frozenset[str]] = {}
+    for text in {text for rows in per_window for text, _ in rows}:
+        language, found = comment_terms(text)
+        if language is not None:
+            language_of[text], terms_of[text] = language, found
+    terms_of, also = _merge_cooccurring(terms_of, language_of)
+    out = []
+    for rows in per_window:
+        comments: dict[str, int] = defaultdict(int)
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for text, n in rows:
+            if text not in language_of:
+                continue
+            comments[language_of[text]] += n
+            for term in terms_of[text]:
+                counts[language_of[text]][term] += n
+        out.append(
+            CommentTerms(
+                comments=dict(comments),
+                counts={language: dict(c) for language, c in counts.items()},
+                also={f"{lang}:{term}": more for (lang, term), more in also.items() if more},
+            )
+        )
+    return tuple(out)
 
 
 def voice_facts(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> VoiceFacts | None:

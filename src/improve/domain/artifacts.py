@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from improve.domain.base import Artifact, Dimension, Direction, Model, RootCause, Stage, Text
 from improve.domain.control import ControlChart
 from improve.domain.facts import DepartmentFacts
+from improve.domain.programme import RatingWeights
 from improve.domain.review import ProblemReview
 from improve.domain.voice import CustomerVoice
 
@@ -480,8 +481,45 @@ class ExecutionReport(Artifact):
     pilots: tuple[PilotEvaluation, ...] = ()
 
 
+Basis = Literal["before_after", "same_period"]
+Moved = Literal["better", "worse"]
+Test = Literal["mann_whitney", "two_proportion", "welch_t"]
+
+
+class Estimate(Model):
+    """A KPI's statistic over one window, with its 95% interval and how many it counts."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = Field(ge=0, description="Tickets (or survey answers) measured.")
+
+
+class Comparison(Model):
+    """A KPI in the evaluation window against a reference window: the change with its 95%
+    interval, the test that fits the metric, and whether it moved significantly.
+
+    `before_after` compares with the baseline window (the diagnosis); `same_period` with the
+    evaluation window's calendar dates a year earlier (同期对比), so seasonality cancels.
+    """
+
+    basis: Basis
+    reference_start: date
+    reference_end: date = Field(description="Last day of the reference window (inclusive).")
+    reference: Estimate
+    current: Estimate
+    change: float | None = Field(description="current - reference, in the KPI's unit.")
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    test: Test | None
+    moved: Moved | None = Field(
+        description="better / worse when the interval excludes zero and the test agrees."
+    )
+
+
 class TargetResult(Model):
-    """How far one target was achieved."""
+    """How far one target was achieved, and whether the change is real."""
 
     target_id: str
     kpi: str
@@ -490,24 +528,84 @@ class TargetResult(Model):
     actual: float | None
     achievement: float | None = Field(description="(baseline-actual)/(baseline-target), raw.")
     achievement_display: float | None = Field(description="Capped to 0..150% for charts.")
-    met: bool
+    counted: float | None = Field(
+        default=None,
+        description="What the rating counts: achievement capped to 0..100%, zero when the "
+        "KPI did not really improve.",
+    )
+    before_after: Comparison | None = Field(
+        default=None, description="Evaluation window against the baseline window."
+    )
+    same_period: Comparison | None = Field(
+        default=None, description="Evaluation window against the same dates a year earlier."
+    )
+    basis: Basis | None = Field(
+        default=None,
+        description="The comparison significance is judged on: same_period when last year's "
+        "data covers it, else before_after; None when the KPI has no per-ticket measure.",
+    )
+    significant: bool | None = Field(
+        default=None, description="The change on `basis` is significant (either way)."
+    )
+    seasonal: bool = Field(
+        default=False,
+        description="Before/after shows a significant improvement the same-period comparison "
+        "does not: likely the season, not the measures.",
+    )
+    met: bool = Field(description="Achievement >= 100% and, where testable, really improved.")
+
+
+class CustomerMeasure(Model):
+    """A survey measure (CSAT or NPS) after against before."""
+
+    kpi: str
+    comparison: Comparison | None = Field(description="None when a window has no answers.")
+
+
+class KeywordShift(Model):
+    """A comment term used significantly less (faded) or more (new) after than before."""
+
+    term: str
+    language: Literal["zh", "en"]
+    before_count: int = Field(ge=0)
+    before_share: float = Field(ge=0, le=1, description="Share of that language's comments.")
+    after_count: int = Field(ge=0)
+    after_share: float = Field(ge=0, le=1)
+    p_value: float = Field(ge=0, le=1, description="Two-proportion test of the shares.")
+    trend: Literal["faded", "new"]
+    also: tuple[str, ...] = Field(default=(), description="Terms always found with it.")
 
 
 class CustomerVerification(Model):
-    """Customer experience KPIs before and after."""
+    """Customer verification (客户验证): survey measures and comment keywords, after vs before."""
 
-    kpi: str
-    before: float | None
-    after: float | None
-    improved: bool | None
+    source: Literal["surveys", "tickets"] = Field(
+        description="Survey answers, or the tickets' own CSAT when there is no survey table."
+    )
+    measures: tuple[CustomerMeasure, ...]
+    comments_before: dict[str, int] = Field(description="Comments per language, before.")
+    comments_after: dict[str, int] = Field(description="Comments per language, after.")
+    faded: tuple[KeywordShift, ...] = Field(description="Complaints heard less often.")
+    new: tuple[KeywordShift, ...] = Field(description="Terms heard more often: new complaints.")
 
 
 Grade = Literal["A", "B", "C", "D"]
 Outcome = Literal["successful", "partly_successful", "unsuccessful", "withdrawn"]
 
 
+class Rating(Model):
+    """The overall rating: each part's score (0-100), the weights, the score and the grade."""
+
+    targets: float = Field(ge=0, le=100, description="Mean counted achievement, capped at 100%.")
+    customer: float = Field(ge=0, le=100, description="Measures better 100, unchanged 50, worse 0.")
+    discipline: float = Field(ge=0, le=100, description="Tasks done, in percent.")
+    weights: RatingWeights
+    score: float = Field(ge=0, le=100)
+    grade: Grade
+
+
 class EvaluationReport(Artifact):
-    """效果评估: achievement per target, customer verification, overall rating."""
+    """效果评估报告: achievement per target, customer verification, overall rating."""
 
     stage: Literal[Stage.EVALUATE] = Stage.EVALUATE
     before_start: date
@@ -515,11 +613,21 @@ class EvaluationReport(Artifact):
     after_start: date
     after_end: date = Field(description="Last day of the evaluation window (inclusive).")
     results: tuple[TargetResult, ...]
-    customer: tuple[CustomerVerification, ...]
-    execution_discipline: float = Field(ge=0, le=1, description="Share of tasks done on time.")
-    score: float = Field(ge=0, le=100, description="综合效果评定 score.")
-    grade: Grade
+    customer: CustomerVerification
+    execution_discipline: float = Field(ge=0, le=1, description="Share of tasks done.")
+    rating: Rating
     outcome: Outcome
+    outcome_reason: Text
+
+    @property
+    def score(self) -> float:
+        """The overall score (0-100)."""
+        return self.rating.score
+
+    @property
+    def grade(self) -> Grade:
+        """The overall grade."""
+        return self.rating.grade
 
 
 class StandardMeasure(Model):

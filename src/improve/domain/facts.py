@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
@@ -170,13 +171,49 @@ class MonthlyFacts(Model):
     progress: tuple[ProgressReport, ...]
 
 
+class MeasureWindows(Model):
+    """One KPI's per-ticket (or per-answer) values in the windows the evaluation compares."""
+
+    kpi: str
+    before: tuple[float, ...] = Field(description="The baseline window.")
+    after: tuple[float, ...] = Field(description="The evaluation window.")
+    last_year: tuple[float, ...] | None = Field(
+        description="The evaluation window's dates a year earlier; None when the data does "
+        "not reach back that far."
+    )
+
+
+class CommentTerms(Model):
+    """How many comments of a window each term appears in, per language."""
+
+    comments: dict[str, int] = Field(description="Comments per language.")
+    counts: dict[str, dict[str, int]] = Field(description="Language -> term -> comments.")
+    also: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="'language:term' -> terms found in exactly the same comments, counted with it.",
+    )
+
+
 class EvaluationFacts(Model):
-    """KPIs and customer measures over the evaluation window and the baseline window."""
+    """What the evaluation reads: the KPIs after, each target KPI's per-ticket values before,
+    after and a year earlier, the survey measures before and after, and comment terms.
+    Window ends are exclusive."""
 
     before_start: date
     before_end: date
     after_start: date
     after_end: date
+    last_year_start: date
+    last_year_end: date
     after: dict[str, float | None]
-    survey_before: dict[str, float | None]
-    survey_after: dict[str, float | None]
+    measures: tuple[MeasureWindows, ...] = Field(
+        description="Target KPIs with a per-ticket measure."
+    )
+    customer_source: Literal["surveys", "tickets"]
+    customer: tuple[MeasureWindows, ...] = Field(description="csat_rate, csat_mean, nps.")
+    terms_before: CommentTerms | None = None
+    terms_after: CommentTerms | None = None
+
+    def measure(self, kpi: str) -> MeasureWindows | None:
+        """The target KPI's values, if it has a per-ticket measure."""
+        return next((m for m in self.measures if m.kpi == kpi), None)

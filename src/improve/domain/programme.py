@@ -206,6 +206,37 @@ class TargetSetting(Model):
     )
 
 
+class RatingWeights(Model):
+    """Weights of the overall rating's three parts (综合效果评定); they sum to 1."""
+
+    targets: float = Field(default=0.5, ge=0, le=1, description="Target achievement.")
+    customer: float = Field(default=0.3, ge=0, le=1, description="Customer verification.")
+    discipline: float = Field(default=0.2, ge=0, le=1, description="Execution discipline.")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> RatingWeights:
+        total = self.targets + self.customer + self.discipline
+        if abs(total - 1) > 1e-6:
+            raise ValueError(
+                f"rating weights targets {self.targets}, customer {self.customer} and "
+                f"discipline {self.discipline} sum to {total:g}, not 1; adjust them"
+            )
+        return self
+
+
+class EvaluationSettings(Model):
+    """How the evaluation stage rates a cycle."""
+
+    weights: RatingWeights = Field(default_factory=RatingWeights)
+
+
+class Withdrawal(Model):
+    """The owner withdrew the cycle: its evaluation closes it as withdrawn."""
+
+    on: date = Field(description="When it was withdrawn.")
+    reason: Text | str = Field(description="Why, for the closure record.")
+
+
 class CycleSettings(Model):
     """Dates and rules of the current cycle."""
 
@@ -221,6 +252,9 @@ class CycleSettings(Model):
     max_problems: int = Field(default=6, ge=1, le=30, description="Problems taken to targets.")
     targets: tuple[TargetSetting, ...] = Field(
         default=(), description="Target values the owner sets, replacing the proposed ones."
+    )
+    withdrawn: Withdrawal | None = Field(
+        default=None, description="Set when the owner withdraws the cycle (closure: withdrawn)."
     )
 
     @model_validator(mode="after")
@@ -344,6 +378,9 @@ class Programme(Model):
     pilots: tuple[Pilot, ...] = Field(default=(), description="Pilots (试点) of the cycle.")
     risks: tuple[RiskSetting, ...] = Field(default=(), description="The risk register.")
     scorecards: Scorecards = Field(default_factory=Scorecards)
+    evaluation: EvaluationSettings = Field(
+        default_factory=EvaluationSettings, description="Overall rating weights (50/30/20)."
+    )
     days_off: tuple[date, ...] = Field(default=(), description="Programme-specific days off.")
     business_hours: BusinessHours | None = Field(
         default=None,

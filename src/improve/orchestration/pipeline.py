@@ -176,12 +176,15 @@ def read_facts(ctx: RunContext, stage: Stage, inputs: Inputs) -> Any:
             after_end - timedelta(days=1), 1 - ctx.programme.cycle.evaluation_months
         )
         before_start, before_end = baseline_window(ctx)
+        targets = inputs[Stage.TARGET].artifact
+        assert isinstance(targets, TargetList)
         return evaluation_facts(
             con,
             before_start=before_start,
             before_end=before_end,
             after_start=after_start,
             after_end=after_end,
+            kpis=[t.kpi for t in targets.targets],
         )
     finally:
         con.close()

@@ -531,7 +531,48 @@ def _evaluation(a: EvaluationReport, w: Words) -> list[str]:
         title=w("目标达成率（绿色：达成）", "Target achievement (green: met)"),
         yaxis={"tickformat": ".0%", "range": [0, 1.6]},
     )
-    return [fragment(fig, "achievement")]
+    return [fragment(fig, "achievement"), *_comparisons(a, w)]
+
+
+def _comparisons(a: EvaluationReport, w: Words) -> list[str]:
+    """Each target's change, relative to its reference, with the 95% interval: before/after
+    beside the same period last year, so a seasonal gain shows as a gap between the two."""
+    fig = go.Figure()
+    names = {
+        "before_after": w("前后对比", "before / after"),
+        "same_period": w("同期对比", "same period last year"),
+    }
+    for basis in ("before_after", "same_period"):
+        xs, ys, lows, highs = [], [], [], []
+        for r in a.results:
+            c = r.before_after if basis == "before_after" else r.same_period
+            if c is None or c.change is None or not c.reference.value:
+                continue
+            ref = abs(c.reference.value)
+            xs.append(c.change / ref)
+            ys.append(label(f"{r.target_id} {kpi_label(r.kpi, w)}"))
+            lows.append((c.change - c.ci_low) / ref if c.ci_low is not None else 0)
+            highs.append((c.ci_high - c.change) / ref if c.ci_high is not None else 0)
+        if xs:
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="markers",
+                    name=names[basis],
+                    error_x={"type": "data", "array": highs, "arrayminus": lows},
+                )
+            )
+    if not fig.data:
+        return []
+    fig.add_vline(x=0, line_dash="dot")
+    fig.update_layout(
+        title=w("相对参照期的变化（95% 区间）", "Change against the reference (95% interval)"),
+        xaxis={"tickformat": ".0%"},
+        height=max(260, 60 * len(a.results) + 160),
+        margin={"l": 220},
+    )
+    return [fragment(fig, "comparisons")]
 
 
 def charts_for(artifact: Artifact, w: Words) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from improve.domain.artifacts import (
+    Comparison,
     DiagnosisReport,
     EvaluationReport,
     ExecutionReport,
@@ -47,6 +50,8 @@ TESTS = {
     "rank_did": Text(zh="秩双重差分检验", en="rank diff-in-diff test"),
     "two_proportion": Text(zh="两比例 z 检验", en="two-proportion z-test"),
     "welch": Text(zh="Welch z 检验", en="Welch z-test"),
+    "mann_whitney": Text(zh="Mann-Whitney 秩和检验", en="Mann-Whitney test"),
+    "welch_t": Text(zh="Welch t 检验", en="Welch t-test"),
 }
 CARRY = {
     "unmet_target": Text(zh="未达成目标", en="Unmet target"),
@@ -745,10 +750,68 @@ def _pilot_value(kpi_name: str, value: float | None) -> Val:
     return Val(value, "pct" if is_rate(kpi_name) else "num2")
 
 
+MOVED = {
+    "better": Text(zh="显著改善", en="significantly better"),
+    "worse": Text(zh="显著变差", en="significantly worse"),
+    None: Text(zh="无显著变化", en="no significant change"),
+}
+BASIS = {
+    "before_after": Text(zh="前后对比", en="before / after"),
+    "same_period": Text(zh="同期对比", en="same period last year"),
+}
+TREND = {"faded": Text(zh="减少", en="faded"), "new": Text(zh="新增", en="new")}
+
+
+def _comparison_row(c: Comparison, kpi_name: str, w: Words) -> list[Any]:
+    """A comparison's cells: basis, reference window, both values, change, interval, test."""
+    return [
+        w.text(BASIS[c.basis]),
+        f"{c.reference_start} – {c.reference_end}",
+        kv(kpi_name, c.reference.value),
+        kv(kpi_name, c.current.value),
+        _pilot_value(kpi_name, c.change),
+        _pilot_value(kpi_name, c.ci_low),
+        _pilot_value(kpi_name, c.ci_high),
+        "—" if c.test is None else w.text(TESTS[c.test]),
+        Val(c.p_value, "pval"),
+        "—" if c.p_value is None else w.text(MOVED[c.moved]),
+    ]
+
+
+def _comparison_headers(w: Words) -> list[str]:
+    return [
+        w("对比", "Comparison"),
+        w("参照期", "Reference window"),
+        w("参照值", "Reference"),
+        w("评估期", "Evaluated"),
+        w("变化", "Change"),
+        w("95% 下限", "95% low"),
+        w("95% 上限", "95% high"),
+        w("检验", "Test"),
+        w("p 值", "p-value"),
+        w("结论", "Verdict"),
+    ]
+
+
+COMPARISON_FORMATS: list[Fmt] = [
+    "text",
+    "text",
+    "num1",
+    "num1",
+    NUM2,
+    NUM2,
+    NUM2,
+    "text",
+    "pval",
+    "text",
+]
+
+
 def evaluation_sections(
     a: EvaluationReport, w: Words, programme: Programme | None
 ) -> list[Section]:
-    """Achievement per target, customer verification and the overall rating."""
+    """Achievement per target, each target's before/after and same-period comparisons,
+    customer verification with comment keywords, and the overall rating."""
     results = Section(
         "achievement",
         w("目标达成", "Achievement"),
@@ -760,9 +823,11 @@ def evaluation_sections(
             w("实际", "Actual"),
             w("达成率", "Achievement"),
             w("达成率（展示上限 150%）", "Achievement (display, max 150%)"),
+            w("计入评分", "Counted"),
+            w("变化显著", "Significant"),
             w("达成", "Met"),
         ],
-        ["text", "text", "num1", "num1", "num1", "pct", "pct", "text"],
+        ["text", "text", "num1", "num1", "num1", "pct", "pct", "pct", "text", "text"],
     )
     for r in a.results:
         results.add(
@@ -773,43 +838,140 @@ def evaluation_sections(
             kv(r.kpi, r.actual),
             r.achievement,
             r.achievement_display,
+            r.counted,
+            "—" if r.significant is None else "✓" if r.significant else "✗",
             "✓" if r.met else "✗",
         )
+    seasonal = [r.target_id for r in a.results if r.seasonal]
     results.note = w(
-        f"改进前 {a.before_start} – {a.before_end}；改进后 {a.after_start} – {a.after_end}",
-        f"Before {a.before_start} – {a.before_end}; after {a.after_start} – {a.after_end}",
+        f"改进前 {a.before_start} – {a.before_end}；改进后 {a.after_start} – {a.after_end}。"
+        "达成率 =（基线 − 实际）/（基线 − 目标）；变化是否真实以同期对比判断（数据不足一年时用前后"
+        "对比），未真实改善的目标计入评分为 0。"
+        + (
+            f"{'、'.join(seasonal)}：前后对比的改善在同期对比中消失，可能来自季节波动。"
+            if seasonal
+            else ""
+        ),
+        f"Before {a.before_start} – {a.before_end}; after {a.after_start} – {a.after_end}. "
+        "Achievement = (baseline − actual) / (baseline − target); whether a change is real is "
+        "judged on the same period last year (before / after when the data is shorter), and a "
+        "target whose KPI did not really improve counts 0 in the rating."
+        + (
+            f" {', '.join(seasonal)}: the before/after improvement vanishes against the same "
+            "period last year; likely the season."
+            if seasonal
+            else ""
+        ),
     )
+    significance = Section(
+        "significance",
+        w("同期对比与显著性", "Significance"),
+        [w("目标", "Target"), w("指标", "KPI"), *_comparison_headers(w)],
+        ["text", "text", *COMPARISON_FORMATS],
+        note=w(
+            "区间为 95%：分位数用顺序统计量（Price–Bonett），比率与均值用方差；时长用 Mann-Whitney "
+            "检验，比率用两比例 z 检验，均值用 Welch t 检验。区间不含零且检验显著才判为显著。",
+            "95% intervals: order statistics for percentiles (Price–Bonett), the variance for "
+            "rates and means; Mann-Whitney for durations, the two-proportion z-test for rates, "
+            "Welch's t-test for means. Significant only when the interval excludes zero and the "
+            "test agrees.",
+        ),
+    )
+    for r in a.results:
+        for c in (r.before_after, r.same_period):
+            if c is not None:
+                significance.add(r.target_id, kpi_label(r.kpi, w), *_comparison_row(c, r.kpi, w))
     customer = Section(
         "customer",
         w("客户验证", "Customer verification"),
-        [w("指标", "KPI"), w("改进前", "Before"), w("改进后", "After"), w("改善", "Improved")],
-        ["text", "num1", "num1", "text"],
+        [
+            w("指标", "KPI"),
+            w("样本（前 / 后）", "Answers (before / after)"),
+            *_comparison_headers(w),
+        ],
+        ["text", "text", *COMPARISON_FORMATS],
+        note=w(
+            "来源：" + ("满意度调查" if a.customer.source == "surveys" else "工单评价（无调查表）"),
+            "Source: "
+            + (
+                "survey answers"
+                if a.customer.source == "surveys"
+                else "ticket ratings (no surveys)"
+            ),
+        ),
     )
-    for c in a.customer:
+    for m in a.customer.measures:
+        if m.comparison is None:
+            customer.add(kpi_label(m.kpi, w), "0", *(["—"] * 10))
+            continue
+        c = m.comparison
         customer.add(
-            kpi_label(c.kpi, w),
-            kv(c.kpi, c.before),
-            kv(c.kpi, c.after),
-            "—" if c.improved is None else "✓" if c.improved else "✗",
+            kpi_label(m.kpi, w),
+            f"{c.reference.n:,} / {c.current.n:,}",
+            *_comparison_row(c, m.kpi, w),
+        )
+    keywords = Section(
+        "keywords",
+        w("评论关键词变化", "Comment keywords"),
+        [
+            w("变化", "Trend"),
+            w("语言", "Language"),
+            w("关键词", "Keyword"),
+            w("改进前评论数", "Comments before"),
+            w("改进前占比", "Share before"),
+            w("改进后评论数", "Comments after"),
+            w("改进后占比", "Share after"),
+            w("p 值", "p-value"),
+        ],
+        ["text", "text", "text", "int", "pct", "int", "pct", "pval"],
+        note=w(
+            "减少：使用该词的评论占比降至三分之二以下且显著（消退的抱怨）；"
+            "新增：占比升至 1.5 倍以上且显著（新出现的抱怨）。",
+            "Faded: the share of comments using the term fell by a third or more, significantly "
+            "(complaints that faded); new: it rose 1.5-fold or more, significantly (new "
+            "complaints).",
+        ),
+    )
+    for k in (*a.customer.faded, *a.customer.new):
+        keywords.add(
+            w.text(TREND[k.trend]),
+            k.language,
+            k.term + (f" ({', '.join(k.also)})" if k.also else ""),
+            k.before_count,
+            k.before_share,
+            k.after_count,
+            k.after_share,
+            Val(k.p_value, "pval"),
         )
     rating = Section(
         "rating",
         w("综合效果评定", "Overall rating"),
+        [w("项目", "Item"), w("得分", "Score"), w("权重", "Weight")],
+        ["text", "num1", "pct"],
+    )
+    rt = a.rating
+    rating.add(w("目标达成", "Target achievement"), rt.targets, rt.weights.targets)
+    rating.add(w("客户验证", "Customer verification"), rt.customer, rt.weights.customer)
+    rating.add(
+        w("执行纪律（任务完成率）", "Execution discipline (tasks done)"),
+        rt.discipline,
+        rt.weights.discipline,
+    )
+    rating.add(w("综合得分", "Overall score"), rt.score, 1.0)
+    rating.note = w(
+        "客户验证：显著改善 100 分，无显著变化 50 分，显著变差 0 分。",
+        "Customer verification: significantly better 100, unchanged 50, worse 0.",
+    )
+    closure = Section(
+        "closure",
+        w("评定结论", "Closure"),
         [w("项目", "Item"), w("内容", "Value")],
         ["text", "text"],
     )
-    rating.add(w("综合得分", "Score"), Val(a.score, "num1"))
-    rating.add(w("等级", "Grade"), a.grade)
-    rating.add(w("结论", "Outcome"), w.text(OUTCOME[a.outcome]))
-    rating.add(
-        w("执行纪律（任务完成率）", "Execution discipline (tasks done)"),
-        Val(a.execution_discipline, "pct"),
-    )
-    rating.add(
-        w("权重", "Weights"),
-        w("目标达成 50% / 客户验证 30% / 执行 20%", "targets 50% / customers 30% / execution 20%"),
-    )
-    return [results, customer, rating]
+    closure.add(w("等级", "Grade"), rt.grade)
+    closure.add(w("结论", "Outcome"), w.text(OUTCOME[a.outcome]))
+    closure.add(w("说明", "Reason"), w.text(a.outcome_reason))
+    return [results, significance, customer, keywords, rating, closure]
 
 
 def optimisation_sections(

@@ -56,8 +56,22 @@ SHEETS: dict[Stage, dict[str, list[str]]] = {
         "en": ["Progress", "KPI trajectory", "Pilot evaluation"],
     },
     Stage.EVALUATE: {
-        "zh-CN": ["目标达成", "客户验证", "综合效果评定"],
-        "en": ["Achievement", "Customer verification", "Overall rating"],
+        "zh-CN": [
+            "目标达成",
+            "同期对比与显著性",
+            "客户验证",
+            "评论关键词变化",
+            "综合效果评定",
+            "评定结论",
+        ],
+        "en": [
+            "Achievement",
+            "Significance",
+            "Customer verification",
+            "Comment keywords",
+            "Overall rating",
+            "Closure",
+        ],
     },
     Stage.OPTIMISE: {
         "zh-CN": ["标准化", "遗留事项", "经验教训"],
