@@ -164,6 +164,23 @@ class Problem(Model):
     )
 
 
+class CarriedItem(Model):
+    """What the previous cycle left for this one (unmet target, unresolved problem,
+    unfinished task or lesson), and whether this diagnosis finds it again."""
+
+    from_cycle: str = Field(description="The cycle it carries over from.")
+    kind: Literal["unmet_target", "unresolved_problem", "incomplete_task", "lesson"]
+    ref: str | None = Field(description="Target, problem or task id in that cycle.")
+    kpi: str | None
+    reason: Text
+    status: Literal["found_again", "not_found_again", "open"] = Field(
+        description="found_again: a problem of this diagnosis is on the same KPI; "
+        "not_found_again: no longer a problem by the data; open: not a KPI finding (a task or "
+        "lesson), for the owner to take up."
+    )
+    problem_ids: tuple[str, ...] = Field(default=(), description="This diagnosis's problems on it.")
+
+
 class DiagnosisReport(Artifact):
     """服务问题诊断报告: KPI baseline, the gaps, problems, causes and priorities."""
 
@@ -185,6 +202,9 @@ class DiagnosisReport(Artifact):
     )
     voice: CustomerVoice | None = Field(
         default=None, description="Survey figures, comment keywords and quotes per problem."
+    )
+    carried_over: tuple[CarriedItem, ...] = Field(
+        default=(), description="What the previous cycle left, beside the new findings."
     )
 
     def kpi_baseline(self, kpi_name: str) -> KpiBaseline:

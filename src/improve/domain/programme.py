@@ -256,6 +256,11 @@ class CycleSettings(Model):
     withdrawn: Withdrawal | None = Field(
         default=None, description="Set when the owner withdraws the cycle (closure: withdrawn)."
     )
+    carried_from: str | None = Field(
+        default=None,
+        description="The previous cycle whose unmet targets, unresolved problems, unfinished "
+        "tasks and lessons this one's diagnosis shows (set by `improve cycle next`).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CycleSettings:

@@ -34,6 +34,7 @@ from improve.domain.artifacts import (
     EvaluationReport,
     ExecutionReport,
     ImplementationPlan,
+    OptimisationReport,
     PilotEvaluation,
     PlanChange,
     TargetList,
@@ -216,6 +217,28 @@ def stored_progress(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> list[Pro
     return [_report_of(r) for r in stored]
 
 
+def previous_optimisation(ctx: RunContext) -> OptimisationReport | None:
+    """The optimisation report of the cycle this one carries over from (None when it names
+    none); a missing one is an error naming the cycle to finish first."""
+    p = ctx.programme
+    if p.cycle.carried_from is None:
+        return None
+    with ctx.transaction() as session:
+        stored = repo.latest_artifact(
+            session=session,
+            programme_key=p.key,
+            cycle_key=p.cycle.carried_from,
+            stage=Stage.OPTIMISE,
+        )
+    if stored is None:
+        raise StageError(
+            f"cycle {p.cycle.key} carries over from {p.cycle.carried_from}, which has no "
+            "optimisation report in the store; run that cycle to the optimise stage first"
+        )
+    assert isinstance(stored.artifact, OptimisationReport)
+    return stored.artifact
+
+
 def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifact:
     """Run the pure stage function on its inputs."""
     p, refs = ctx.programme, tuple(inputs[s].ref for s in INPUTS[stage])
@@ -224,7 +247,14 @@ def compute(ctx: RunContext, stage: Stage, inputs: Inputs, facts: Any) -> Artifa
         assert isinstance(facts, WindowFacts)
         with ctx.transaction() as session:
             reviews = repo.load_reviews(session=session, programme_key=p.key, cycle_key=p.cycle.key)
-        return diagnose(facts, programme=p, playbook=ctx.playbook, rules=ctx.rules, reviews=reviews)
+        return diagnose(
+            facts,
+            programme=p,
+            playbook=ctx.playbook,
+            rules=ctx.rules,
+            reviews=reviews,
+            previous=previous_optimisation(ctx),
+        )
     if stage == Stage.TARGET:
         diagnosis = a[Stage.DIAGNOSE]
         assert isinstance(diagnosis, DiagnosisReport)

@@ -203,12 +203,55 @@ def diagnosis_sections(a: DiagnosisReport, w: Words, programme: Programme | None
         summary,
         base,
         problems,
+        *([carried_section(a, w)] if a.carried_over else []),
         *rootcause_sections(a, w),
         explanation_section(a, w),
         drivers,
         *control_sections(a, w),
         *(voice_sections(a.voice, w) if a.voice else []),
     ]
+
+
+CARRIED_STATUS = {
+    "found_again": Text(zh="本轮仍发现", en="found again"),
+    "not_found_again": Text(zh="本轮未再发现", en="not found again"),
+    "open": Text(zh="待负责人跟进", en="open, for the owner"),
+}
+
+
+def carried_section(a: DiagnosisReport, w: Words) -> Section:
+    """What the previous cycle left, beside this diagnosis's findings."""
+    section = Section(
+        "carried",
+        w("上轮遗留", "Carried over"),
+        [
+            w("来自周期", "From cycle"),
+            w("类型", "Kind"),
+            w("编号", "Ref"),
+            w("指标", "KPI"),
+            w("说明", "Reason"),
+            w("本轮状态", "Now"),
+            w("本轮问题", "Problems now"),
+        ],
+        ["text"] * 7,
+        note=w(
+            "上一周期持续优化报告中未达成的目标、未处理的问题、未完成的任务和经验教训；"
+            "与本轮诊断发现的同一指标问题相互对应。",
+            "The previous cycle's unmet targets, unresolved problems, unfinished tasks and "
+            "lessons, matched to this diagnosis's problems on the same KPI.",
+        ),
+    )
+    for c in a.carried_over:
+        section.add(
+            c.from_cycle,
+            w.text(CARRY.get(c.kind, Text(zh="经验教训", en="Lesson"))),
+            c.ref or "—",
+            kpi_label(c.kpi, w) if c.kpi else "—",
+            w.text(c.reason),
+            w.text(CARRIED_STATUS[c.status]),
+            ", ".join(c.problem_ids) or "—",
+        )
+    return section
 
 
 def explanation_section(a: DiagnosisReport, w: Words) -> Section:

@@ -14,6 +14,7 @@ from improve.domain.artifacts import (
     Evidence,
     GapExplanation,
     KpiBaseline,
+    OptimisationReport,
     PeriodValue,
     Problem,
     Segment,
@@ -26,6 +27,7 @@ from improve.domain.programme import EvidenceRule, Playbook, Programme, RootCaus
 from improve.domain.review import ProblemReview
 from improve.stages.control import control_chart
 from improve.stages.gap import decompose, explain, reference, worse_by
+from improve.stages.next_cycle import carried_items
 from improve.stages.voice import customer_voice
 
 DETERIORATION = 0.05  # late three months at least 5% worse than the first three
@@ -213,9 +215,11 @@ def diagnose(
     playbook: Playbook,
     rules: RootCauseRules,
     reviews: Sequence[ProblemReview] = (),
+    previous: OptimisationReport | None = None,
 ) -> DiagnosisReport:
     """Build the 服务问题诊断报告: KPI baseline, gap drivers, problems with root-cause
-    category from evidence, impact x feasibility priority.
+    category from evidence, impact x feasibility priority; beside them, what the `previous`
+    cycle's optimisation report carried over, each marked found again or not.
 
     `reviews` are the stakeholders' worksheet answers (by problem key): a confirmed category
     replaces the suggested one (and picks the strategy), a feasibility rating replaces the
@@ -289,6 +293,7 @@ def diagnose(
         explanations=explanations,
         problems=problems,
         voice=customer_voice(facts.voice, problems) if facts.voice else None,
+        carried_over=carried_items(previous, problems) if previous else (),
     )
 
 
