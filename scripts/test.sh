@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of the README: sets up everything on a fresh machine with python3 and pip,
-# then runs the whole test suite (uv run pytest). Extra arguments go to pytest.
+# then runs the whole test suite (uv run pytest, one worker per core, a test file per worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
@@ -18,7 +18,7 @@ fi
 
 python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv
 rc=0
-python3 -m uv run --frozen pytest "$@" || rc=$?
+python3 -m uv run --frozen pytest -n auto --dist loadfile "$@" || rc=$?
 if [ "$rc" = 5 ]; then
   echo "pytest collected no tests: that is a failure" >&2
   exit 1

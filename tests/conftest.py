@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import duckdb
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Each test process (each worker of `pytest -n`) gets its own Prefect home, so in-process flow
+# runs never share one ephemeral server database, and no test touches ~/.prefect.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="improve-test-prefect-")
 
 from improve.config import demo_programme_path, load_playbook, load_programme, load_rules
 from improve.data.canonical import PROGRESS, SURVEYS, TICKETS, load_canonical
@@ -17,6 +22,11 @@ from improve.data.sample import SampleFiles, write_sample_data
 from improve.domain.calendar import WorkCalendar, china_calendar
 from improve.domain.programme import Playbook, Programme, RootCauseRules
 from tests.chain import Chain, build_chain
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove this process's Prefect home."""
+    shutil.rmtree(os.environ["PREFECT_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -18,6 +18,9 @@ from improve.domain.programme import (
     RootCauseRules,
 )
 from improve.errors import ConfigError
+
+if TYPE_CHECKING:
+    from improve.domain.standards import StandardTemplate
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -137,3 +140,19 @@ def _resolve(configured: str | None, base_dir: Path | None, default_name: str) -
         return default_config_dir() / default_name
     path = Path(configured)
     return path if path.is_absolute() or base_dir is None else base_dir / path
+
+
+def load_standard_template(key: str, directory: Path | None = None) -> StandardTemplate:
+    """The service-standard template `key` (general, industry or simplified) from
+    config/standards/ (or `directory`); errors name the file and the fields to fix."""
+    from improve.domain.standards import TEMPLATE_KEYS, StandardTemplate
+
+    if key not in TEMPLATE_KEYS:
+        raise ConfigError(
+            f"unknown standard template {key!r}; use one of {', '.join(TEMPLATE_KEYS)}"
+        )
+    path = (directory or default_config_dir() / "standards") / f"{key}.yaml"
+    template = validate_file(StandardTemplate, read_yaml(path), path)
+    if template.key != key:
+        raise ConfigError(f"{path}: declares template {template.key!r}; set key: {key}")
+    return template

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,46 @@ def _dependencies(workbook: Path) -> int:
     ws = load_workbook(workbook)["Gantt"]
     cells = (ws.cell(r, COL_DEPENDS).value for r in range(FIRST_ROW, ws.max_row + 1))
     return sum(len(str(v).split(", ")) for v in cells if v and "/" in str(v))
+
+
+def test_cycle_next_starts_the_next_cycle_with_the_carry_over(
+    demo_out: Path, tmp_path: Path
+) -> None:
+    """`improve cycle next`: the programme file moves to 2026-H2 and its diagnosis shows what
+    2026-H1 left (the missed reopen target found again, the stalled task still open) beside
+    the new findings; the first cycle's artifacts stay as they were."""
+    from improve.config import demo_programme_path
+
+    config = tmp_path / "demo.yaml"
+    shutil.copy(demo_programme_path(), config)
+    shutil.copy(demo_out / "improve.db", tmp_path / "improve.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPROVE_", "PREFECT_"))}
+    env.update(
+        IMPROVE_DATABASE_URL=f"sqlite:///{tmp_path / 'improve.db'}",
+        IMPROVE_ARTIFACTS_DIR=str(tmp_path / "reports"),
+        PREFECT_HOME=str(tmp_path / ".prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    command = [sys.executable, "-m", "improve", "cycle", "next", str(config),
+               "--data-root", str(demo_out), "--json"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["previous"] == "2026-H1" and data["cycle"]["key"] == "2026-H2"
+    assert "key: 2026-H2" in config.read_text(encoding="utf-8")
+    carried = {(c["kind"], c["ref"]): c for c in data["carried_over"]}
+    reopen = next(c for c in carried.values() if c["kind"] == "unmet_target")
+    assert reopen["kpi"] == "reopen_rate" and reopen["status"] == "found_again"
+    assert set(reopen["problem_ids"]) <= {p["id"] for p in data["problems"]}
+    assert carried["incomplete_task", "skills-training/criteria"]["status"] == "open"
+    page = tmp_path / "reports" / "demo" / "2026-H2" / "diagnose.html"
+    assert "skills-training/criteria" in page.read_text(encoding="utf-8")
+
+    status = subprocess.run([sys.executable, "-m", "improve", "status", "--json"],
+                            capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    cycles = {c["cycle_key"]: c for c in json.loads(status.stdout)}
+    assert [s["status"] for s in cycles["2026-H1"]["stages"]] == ["approved"] * 6
+    # The new cycle has no optimisation yet: moving on again is refused, nothing written.
+    again = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert again.returncode == 1 and "2026-H2 has no optimise artifact" in again.stderr
+    assert "key: 2026-H2" in config.read_text(encoding="utf-8")

@@ -756,6 +756,92 @@ def _evaluation_json(report: Any) -> dict[str, Any]:
     }
 
 
+cycle = typer.Typer(help="PDCA cycles: start the next one.", no_args_is_help=True)
+app.add_typer(cycle, name="cycle")
+
+
+@cycle.command("next")
+@handles_errors
+def cycle_next(
+    config: Annotated[Path, typer.Argument(help="Programme definition (YAML).")],
+    key: Annotated[
+        str | None, typer.Option(help="The new cycle's key (default: 2026-H1 -> 2026-H2).")
+    ] = None,
+    data_root: DataRootOption = None,
+    locale: Annotated[LocaleChoice | None, typer.Option(help="Report language.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Start the next cycle: the programme file's `cycle:` block moves on (diagnosed the day
+    after the deadline, as long, same rules), and its diagnosis runs with the previous
+    cycle's unmet targets, unresolved problems, unfinished tasks and lessons beside the new
+    findings. The current cycle's optimisation report must be approved."""
+    from datetime import date as _date
+
+    from improve.config_edit import write_next_cycle
+    from improve.domain.artifacts import DiagnosisReport
+    from improve.domain.base import Stage
+    from improve.domain.calendar import china_calendar
+    from improve.errors import StageError
+    from improve.orchestration.context import RunContext
+    from improve.orchestration.pipeline import latest_of
+    from improve.stages.next_cycle import next_cycle_settings
+
+    ctx = RunContext.load(config, data_root=data_root)
+    try:
+        current = ctx.programme.cycle
+        optimised = latest_of(ctx, Stage.OPTIMISE, f"cycle {current.key} cannot close yet")
+    finally:
+        ctx.close()
+    if optimised.status != "approved":
+        raise StageError(
+            f"{optimised.ref.artifact_id} v{optimised.ref.version} is {optimised.status}; "
+            f"approve it first (`improve approve {optimised.ref.artifact_id} --as NAME`)"
+        )
+    years = range(current.deadline.year, current.deadline.year + 3)
+    calendar = china_calendar(years, ctx.programme.days_off)
+    following = next_cycle_settings(current, calendar, key=key)
+    write_next_cycle(ctx.config_path, following, today=_date.today())
+    outcome = _run_cycle(
+        ctx.config_path,
+        stages=[Stage.DIAGNOSE.value],
+        data_root=data_root,
+        locale=locale.value if locale else None,
+        auto_approve=False,
+        quiet=True,
+    )
+    ctx = RunContext.load(config, data_root=data_root)
+    try:
+        stored = latest_of(ctx, Stage.DIAGNOSE, "the new cycle was not diagnosed")
+    finally:
+        ctx.close()
+    report = stored.artifact
+    assert isinstance(report, DiagnosisReport)
+    if as_json:
+        _print_json(
+            {
+                "previous": current.key,
+                "cycle": following.model_dump(mode="json"),
+                "diagnosis": {"artifact_id": stored.ref.artifact_id, "version": stored.ref.version},
+                "carried_over": [c.model_dump(mode="json") for c in report.carried_over],
+                "problems": [_problem_json(report, p) for p in report.problems],
+                "index": str(outcome.index),
+            }
+        )
+        return
+    console.print(
+        f"Cycle {following.key} started (diagnosis {following.diagnosis_date}, plan from "
+        f"{following.plan_start}, deadline {following.deadline}); {ctx.config_path} updated."
+    )
+    table = Table(title=f"Carried over from {current.key}")
+    for col in ("kind", "ref", "KPI", "status", "now"):
+        table.add_column(col)
+    for c in report.carried_over:
+        table.add_row(c.kind, c.ref or "—", c.kpi or "—", c.status, ", ".join(c.problem_ids) or "—")
+    console.print(table)
+    _print_problems(report)
+    console.print(f"Reports: {outcome.index}")
+
+
 class _ShowByDefault(TyperGroup):
     """`improve plan CONFIG` shows the plan; `improve plan import FILE` imports one."""
 
@@ -1180,6 +1266,11 @@ def pilot_evaluate(
             r.verdict,
         )
     console.print(table)
+
+
+from improve.cli import standards as _standards  # noqa: E402  (it uses the helpers above)
+
+app.add_typer(_standards.standards, name="standards")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -56,3 +57,11 @@ def china_calendar(years: Iterable[int], extra_days_off: Iterable[date] = ()) ->
         days_off=frozenset(cn) | frozenset(extra_days_off),
         workdays=frozenset(getattr(cn, "weekend_workdays", ())),
     )
+
+
+def months_later(day: date, months: int) -> date:
+    """`day` moved by whole months (back, when negative), kept within the month: 31 Jan + 1
+    is 28 or 29 Feb."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

@@ -18,6 +18,7 @@ from improve.orchestration.flows import (
     monthly_retrospective_flow,
     weekly_review_flow,
 )
+from improve.orchestration.standards import STANDARDS_REVIEW_CRON, standards_review_reminder_flow
 
 
 def weekly_deployment_name(programme_key: str) -> str:
@@ -56,6 +57,22 @@ def deployments(config_path: Path, *, data_root: Path | None = None) -> list[Run
     return [weekly, monthly]
 
 
+def standards_deployment(config_path: Path) -> RunnerDeployment:
+    """The quarterly review reminder of the programme's service standards, on the first day
+    of each quarter at 09:00 in the programme's time zone."""
+    programme = load_programme(config_path)
+    reminder = standards_review_reminder_flow.to_deployment(
+        name=artifact_key(programme.key, "standards-review"),
+        schedules=[Cron(STANDARDS_REVIEW_CRON, timezone=programme.timezone)],
+        parameters={"config_path": str(config_path.resolve())},
+        description=f"服务标准季度回顾提醒 / quarterly review reminder of {programme.key}'s "
+        "service standards",
+        tags=["improve", programme.key],
+    )
+    assert isinstance(reminder, RunnerDeployment)
+    return reminder
+
+
 def serve_programme(config_path: Path, *, data_root: Path | None = None) -> None:
     """Serve the programme's deployments from this process until it is stopped."""
-    serve(*deployments(config_path, data_root=data_root))
+    serve(*deployments(config_path, data_root=data_root), standards_deployment(config_path))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
@@ -108,6 +109,23 @@ def render_page(
     )
 
 
+def section_table(s: Section) -> dict[str, Any]:
+    """A section as the page template reads it: each cell's text and whether it is a number."""
+    return {
+        "key": s.key,
+        "title": s.title,
+        "headers": s.headers,
+        "note": s.note,
+        "rows": [
+            [
+                {"text": display(v, f), "num": is_numeric(v, f)}
+                for v, f in zip(row, s.formats, strict=True)
+            ]
+            for row in s.rows
+        ],
+    }
+
+
 def render_sections(
     sections: Sequence[Section],
     *,
@@ -122,22 +140,7 @@ def render_sections(
     """A page of charts then a table per section, in the cycle's folder (its navigation
     links the pages of `stages` and the index)."""
     w = Words(locale)
-    tables = [
-        {
-            "key": s.key,
-            "title": s.title,
-            "headers": s.headers,
-            "note": s.note,
-            "rows": [
-                [
-                    {"text": display(v, f), "num": is_numeric(v, f)}
-                    for v, f in zip(row, s.formats, strict=True)
-                ]
-                for row in s.rows
-            ],
-        }
-        for s in sections
-    ]
+    tables = [section_table(s) for s in sections]
     return (
         _environment()
         .get_template("stage.html")

@@ -3,25 +3,18 @@ previous cycle's optimisation report carries into its diagnosis."""
 
 from __future__ import annotations
 
-import calendar as _calendar
 import re
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from improve.domain.artifacts import CarriedItem, OptimisationReport, Problem
-from improve.domain.calendar import WorkCalendar
+from improve.domain.calendar import WorkCalendar, months_later
 from improve.domain.programme import CycleSettings
 from improve.errors import StageError
 
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-
-
-def _add_months(day: date, months: int) -> date:
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    return date(year, month + 1, min(day.day, _calendar.monthrange(year, month + 1)[1]))
 
 
 def next_key(key: str) -> str | None:
@@ -51,7 +44,7 @@ def next_cycle_settings(
         raise StageError(f"the next cycle needs a new key; {new_key!r} is the current one")
     diagnosis = current.deadline + timedelta(days=1)
     months = max(1, round((current.deadline - current.diagnosis_date).days / 30.44))
-    deadline = _add_months(diagnosis, months) - timedelta(days=1)
+    deadline = months_later(diagnosis, months) - timedelta(days=1)
     lead = current.plan_start - current.diagnosis_date
     plan_start = calendar.next_working_day(diagnosis + lead)
     return current.model_copy(

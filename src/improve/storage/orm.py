@@ -282,3 +282,60 @@ class CadenceReportRow(Base):
     content_hash: Mapped[str] = mapped_column(Hash)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+STANDARD_STATUSES = ("draft", "in_review", "published", "rejected", "superseded")
+STANDARD_REVIEW_LEVELS = ("author", "cross", "final", "periodic")
+
+
+class StandardVersionRow(Base):
+    """One version (V1.0, V1.1 ...) of a service standard: its document and change log as
+    JSON, its review status; `revision` counts its updates, so a decision made on a stale
+    read is refused (optimistic concurrency). Every version is kept."""
+
+    __tablename__ = "standard_version"
+    __table_args__ = (
+        UniqueConstraint("programme_key", "standard_key", "version"),
+        CheckConstraint(_one_of("status", STANDARD_STATUSES), name="status"),
+        CheckConstraint("major >= 1 AND minor >= 0", name="number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_key: Mapped[str] = mapped_column(ForeignKey("programme.key"), index=True)
+    standard_key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16), comment="V1.0, V1.1, ...")
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    origin: Mapped[str] = mapped_column(String(8), comment="draft or import.")
+    template: Mapped[str] = mapped_column(String(16))
+    cycle_key: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(Hash, comment="SHA-256 of the document.")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, comment="StandardVersion dump.")
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StandardReviewRow(Base):
+    """One decision on a standard version: a level of the three-level review, or its
+    quarterly review (`periodic`); numbered per version, so two decisions made at once
+    cannot both land."""
+
+    __tablename__ = "standard_review"
+    __table_args__ = (
+        UniqueConstraint("standard_version_id", "seq"),
+        CheckConstraint(_one_of("level", STANDARD_REVIEW_LEVELS), name="level"),
+        CheckConstraint(_one_of("decision", DECISIONS), name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    standard_version_id: Mapped[int] = mapped_column(ForeignKey("standard_version.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, comment="1, 2, ... per version.")
+    level: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
