@@ -518,6 +518,58 @@ def status(
         console.print(table)
 
 
+audit = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+@handles_errors
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Check the audit trail's hash chain entry by entry, and every stored artifact, review,
+    standard and programme definition against the entry that recorded it; exit 1 naming
+    each entry that does not hold."""
+    from improve.settings import load_settings
+    from improve.storage.audit import verify
+    from improve.storage.db import make_engine, migrate, session_factory
+
+    engine = make_engine(load_settings().resolved_database_url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as session:
+            check = verify(session=session)
+    finally:
+        engine.dispose()
+    if as_json:
+        _print_json(
+            {
+                "ok": check.ok,
+                "entries": check.entries,
+                "contents": check.contents,
+                "problems": [
+                    {"entry": p.entry, "object": p.object, "problem": p.problem}
+                    for p in check.problems
+                ],
+            }
+        )
+    elif check.ok:
+        console.print(
+            f"[green]Audit trail intact:[/green] {check.entries} entries chained, "
+            f"{check.contents} stored contents match their entries."
+        )
+    else:
+        for p in check.problems:
+            where = f"entry #{p.entry}" if p.entry is not None else "no entry"
+            err_console.print(f"[red]{where}[/red] {escape(p.object)}: {escape(p.problem)}")
+        err_console.print(
+            f"{len(check.problems)} problem(s) in {check.entries} entries; restore the "
+            "database from a backup taken before the first entry named"
+        )
+    if not check.ok:
+        raise typer.Exit(1)
+
+
 rootcause = typer.Typer(
     help="The 5-Why / fishbone worksheet: write it for stakeholders, import it filled in.",
     no_args_is_help=True,

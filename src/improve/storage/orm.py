@@ -214,7 +214,8 @@ class ProgressUpdateRow(Base):
 
 
 class AuditRow(Base):
-    """Who changed what, when, with the content hashes before and after."""
+    """Who changed what, when, with the content hashes before and after; chained to the
+    entry before by its hash."""
 
     __tablename__ = "audit_log"
 
@@ -226,6 +227,12 @@ class AuditRow(Base):
     hash_before: Mapped[str | None] = mapped_column(Hash)
     hash_after: Mapped[str | None] = mapped_column(Hash)
     detail: Mapped[dict[str, Any] | None] = mapped_column(NullableJson)
+    prev_hash: Mapped[str | None] = mapped_column(
+        Hash, unique=True, comment="The previous entry's entry_hash (zeros for the first)."
+    )
+    entry_hash: Mapped[str | None] = mapped_column(
+        Hash, comment="SHA-256 over this entry's fields and prev_hash (storage/audit.py)."
+    )
 
 
 class RootCauseReviewRow(Base):

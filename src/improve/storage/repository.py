@@ -21,11 +21,11 @@ from improve.domain.hashing import content_hash
 from improve.domain.programme import Programme
 from improve.domain.review import ProblemReview, RootCauseReview
 from improve.errors import ApprovalError, NotFoundError, StorageError
+from improve.storage import audit
 from improve.storage.orm import (
     GRAINS,
     ApprovalRow,
     ArtifactVersionRow,
-    AuditRow,
     CadenceReportRow,
     CycleRow,
     KpiSnapshotRow,
@@ -107,19 +107,17 @@ def record_audit(
     hash_after: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append an audit entry: who did what to which object, with content hashes."""
-    session.add(
-        AuditRow(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            object=object,
-            hash_before=hash_before,
-            hash_after=hash_after,
-            detail=detail,
-        )
+    """Append an audit entry: who did what to which object, with content hashes, chained
+    to the entry before (storage/audit.py)."""
+    audit.append(
+        session=session,
+        actor=actor,
+        action=action,
+        object=object,
+        hash_before=hash_before,
+        hash_after=hash_after,
+        detail=detail,
     )
-    session.flush()
 
 
 def save_programme(*, session: Session, programme: Programme) -> None:
