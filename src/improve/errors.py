@@ -39,6 +39,10 @@ class ApprovalError(ImproveError):
     """An approval is refused."""
 
 
+class ConflictError(ApprovalError):
+    """Someone else changed the same version at the same time (optimistic locking)."""
+
+
 class StageError(ImproveError):
     """A stage cannot run on the inputs it was given."""
 

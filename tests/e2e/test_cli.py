@@ -98,9 +98,17 @@ def test_run_stops_at_the_gate_until_approved(sample_root: Path, tmp_path: Path)
     assert "Stage gate" in first.stdout and "demo/2026-H1/diagnose" in first.stdout
 
     refused = _improve("approve", "demo/2026-H1/diagnose", "--as", "路人", env=env)
-    assert refused.returncode == 1 and "not an approver" in refused.stderr
-    approved = _improve("approve", "demo/2026-H1/diagnose", "--as", "王敏", env=env)
-    assert approved.returncode == 0 and "approved by 王敏" in approved.stdout
+    assert refused.returncode == 1 and "'路人' may not decide" in refused.stderr
+    early = _improve("approve", "demo/2026-H1/diagnose", "--as", "赵总", "--level", "final",
+                     env=env)  # fmt: skip
+    assert early.returncode == 1 and "not ready for the final sign-off" in early.stderr
+    author = _improve("approve", "demo/2026-H1/diagnose", "--as", "王敏", env=env)
+    assert author.returncode == 0 and "approved by 王敏" in author.stdout
+    assert "next: the cross-department review (二审) by 李娜, 张伟, 陈静, 刘洋" in author.stdout
+    for head in ("李娜", "张伟", "陈静", "刘洋"):
+        assert _improve("approve", "demo/2026-H1/diagnose", "--as", head, env=env).returncode == 0
+    final = _improve("approve", "demo/2026-H1/diagnose", "--as", "赵总", env=env)
+    assert final.returncode == 0 and "status: approved" in final.stdout
 
     second = _improve("run", config, "--data-root", str(sample_root), "--stage", "target", env=env)
     assert second.returncode == 0, second.stderr

@@ -30,7 +30,7 @@ def _store(engine: Engine, programme: Programme, artifacts: dict[Stage, Artifact
                 session=s, programme_key=KEY, cycle_key=CYCLE, artifact=artifact, actor="王敏"
             )
         repo.approve(session=s, artifact_id=f"{KEY}/{CYCLE}/diagnose", version=1,
-                     approver="王敏", approvers=("王敏",))  # fmt: skip
+                     approver="王敏", approvers=programme.approvers, auto=True)  # fmt: skip
 
 
 def _check(engine: Engine):  # type: ignore[no-untyped-def]
@@ -183,3 +183,58 @@ def test_improve_audit_verify(
     assert problem["object"] == KEY and problem["entry"] == 1
     human = runner.invoke(app, ["audit", "verify"], env=env)
     assert human.exit_code == 1 and "entry #1" in human.output
+
+
+HEADS = ("李娜", "周杰", "吴芳", "孙丽", "郑浩", "黄磊")
+
+
+def _approve_as(url: str, head: str, conflicts: list[int] | None = None) -> None:
+    """One cross-department head's approval, repeated on a conflict (as the error says)."""
+    from improve.domain.programme import Approvers
+    from improve.errors import ConflictError
+
+    approvers = Approvers(author=("王敏",), cross=HEADS, final=("张伟",))
+    engine = make_engine(url)
+    try:
+        for _ in range(50):
+            try:
+                with session_factory(engine)() as s, s.begin():
+                    repo.approve(session=s, artifact_id=f"{KEY}/{CYCLE}/design", version=1,
+                                 approver=head, approvers=approvers)  # fmt: skip
+                return
+            except ConflictError:
+                continue
+        raise AssertionError(f"{head} kept conflicting")
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_approvals_from_several_processes_lose_nothing(
+    database_url: str, engine: Engine, care: Programme, stage_artifacts: dict[Stage, Artifact]
+) -> None:
+    """Six heads approve the same version at once, each in its own process: every approval
+    is recorded once, and the chain holds."""
+    from improve.domain.programme import Approvers
+
+    care = care.model_copy(
+        update={"approvers": Approvers(author=("王敏",), cross=HEADS, final=("张伟",))}
+    )
+    with session_factory(engine)() as s, s.begin():
+        repo.save_programme(session=s, programme=care)
+        for artifact in stage_artifacts.values():
+            repo.save_artifact(session=s, programme_key=KEY, cycle_key=CYCLE, artifact=artifact)
+        repo.approve(session=s, artifact_id=f"{KEY}/{CYCLE}/design", version=1,
+                     approver="王敏", approvers=care.approvers)  # fmt: skip
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_approve_as, args=(database_url, h)) for h in HEADS]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(timeout=240)
+        assert p.exitcode == 0
+    with session_factory(engine)() as s:
+        decisions = repo.approvals(session=s, artifact_id=f"{KEY}/{CYCLE}/design", version=1)
+        status = repo.get_artifact(session=s, artifact_id=f"{KEY}/{CYCLE}/design").status
+    assert sorted(d.approver for d in decisions if d.level == "cross") == sorted(HEADS)
+    assert status == "pending"  # the final sign-off is still to come
+    assert _check(engine).ok

@@ -33,7 +33,6 @@ from improve.storage.orm import (
 from improve.storage.repository import ProgressRow
 
 KEY, CYCLE = "demo", "2026-H1"  # the `care` programme of conftest.py
-APPROVERS = ("王敏", "李娜", "张伟")
 
 
 def _save_all(
@@ -178,53 +177,92 @@ def test_an_unknown_artifact_names_the_id_and_improve_status(session: Session) -
     )
 
 
-def test_approve_reject_and_refuse(
+def test_three_level_review_in_order_by_the_listed_people(
     session: Session, care: Programme, stage_artifacts: dict[Stage, Artifact]
 ) -> None:
+    """Author (王敏), the cross-department head (李娜), then the final sign-off (张伟)."""
     saved = _save_all(session, care, stage_artifacts)
     artifact_id = saved[Stage.DIAGNOSE].ref.artifact_id
     decide = partial(
-        repo.approve, session=session, artifact_id=artifact_id, version=1, approvers=APPROVERS
-    )
-    with pytest.raises(ApprovalError, match=r"'路人' may not approve .*not an approver"):
+        repo.approve, session=session, artifact_id=artifact_id, version=1,
+        approvers=care.approvers,
+    )  # fmt: skip
+    with pytest.raises(ApprovalError, match=r"'路人' may not decide the author review"):
         decide(approver="路人")
+    with pytest.raises(ApprovalError, match=r"not ready for the cross-department review"):
+        decide(approver="李娜", level="cross")
+    with pytest.raises(ApprovalError, match=r"李娜 decides at the cross-department review"):
+        decide(approver="李娜")
     assert repo.count_rows(session=session, table=ApprovalRow) == 0
 
-    assert decide(approver="王敏").status == "approved"
+    assert decide(approver="王敏").status == "pending"
+    with pytest.raises(ApprovalError, match=r"not ready for the final sign-off"):
+        decide(approver="张伟", level="final")
+    assert decide(approver="李娜").status == "pending"
+    assert decide(approver="张伟", level="final").status == "approved"
     audits = repo.count_rows(session=session, table=AuditRow)
-    assert decide(approver="王敏").status == "approved"
-    assert repo.count_rows(session=session, table=ApprovalRow) == 1
+    assert decide(approver="张伟").status == "approved"  # the same decision again: nothing
     assert repo.count_rows(session=session, table=AuditRow) == audits
-
-    rejected = decide(approver="李娜", reject=True, comment="补充证据", level="cross")
-    assert rejected.status == "rejected"
-    assert repo.get_artifact(session=session, artifact_id=artifact_id).status == "rejected"
-    decisions = session.execute(
-        select(
-            ApprovalRow.level, ApprovalRow.approver, ApprovalRow.decision, ApprovalRow.comment
-        ).order_by(ApprovalRow.id)
-    ).all()
-    assert [tuple(d) for d in decisions] == [
-        ("author", "王敏", "approved", None),
-        ("cross", "李娜", "rejected", "补充证据"),
+    decisions = repo.approvals(session=session, artifact_id=artifact_id, version=1)
+    assert [(d.level, d.approver, d.decision) for d in decisions] == [
+        ("author", "王敏", "approved"),
+        ("cross", "李娜", "approved"),
+        ("final", "张伟", "approved"),
     ]
-    # Changing one's mind replaces the decision rather than adding a second one.
-    assert decide(approver="李娜", level="cross").status == "approved"
-    assert repo.count_rows(session=session, table=ApprovalRow) == 2
+    with pytest.raises(ApprovalError, match="approved already; a change makes a new version"):
+        decide(approver="张伟", reject=True, comment="太晚了")
+    # Other stages stay pending.
+    target_id = saved[Stage.TARGET].ref.artifact_id
+    assert repo.get_artifact(session=session, artifact_id=target_id).status == "pending"
+
+
+def test_a_rejection_sends_the_version_back(
+    session: Session, care: Programme, stage_artifacts: dict[Stage, Artifact]
+) -> None:
+    saved = _save_all(session, care, stage_artifacts)
+    artifact_id = saved[Stage.TARGET].ref.artifact_id
+    decide = partial(
+        repo.approve, session=session, artifact_id=artifact_id, version=1,
+        approvers=care.approvers,
+    )  # fmt: skip
+    decide(approver="王敏")
+    with pytest.raises(ApprovalError, match="needs a comment"):
+        decide(approver="李娜", reject=True)
+    rejected = decide(approver="李娜", reject=True, comment="补充证据")
+    assert rejected.status == "rejected"
+    with pytest.raises(ApprovalError, match="rejected already; run its stage again"):
+        decide(approver="张伟")
     actions = session.scalars(
         select(AuditRow.action).where(AuditRow.object == f"{artifact_id}@v1").order_by(AuditRow.id)
     ).all()
-    assert actions == [
-        "artifact.saved",
-        "artifact.approved",
-        "artifact.rejected",
-        "artifact.approved",
-    ]
-    # Other stages stay pending.
-    assert (
-        repo.get_artifact(session=session, artifact_id=saved[Stage.TARGET].ref.artifact_id).status
-        == "pending"
+    assert actions == ["artifact.saved", "artifact.approved", "artifact.rejected"]
+    # An edit is a new version, which needs the whole review again.
+    targets = stage_artifacts[Stage.TARGET]
+    assert isinstance(targets, TargetList)
+    edited, created = repo.save_artifact(
+        session=session, programme_key=KEY, cycle_key=CYCLE,
+        artifact=targets.model_copy(update={"targets": targets.targets[::-1]}),
+    )  # fmt: skip
+    assert created and edited.ref.version == 2 and edited.status == "pending"
+    assert repo.approvals(session=session, artifact_id=artifact_id, version=2) == []
+
+
+def test_auto_approval_signs_every_level_off_at_once(
+    session: Session, care: Programme, stage_artifacts: dict[Stage, Artifact]
+) -> None:
+    saved = _save_all(session, care, stage_artifacts)
+    artifact_id = saved[Stage.DESIGN].ref.artifact_id
+    stored = repo.approve(session=session, artifact_id=artifact_id, version=1, approver="王敏",
+                          approvers=care.approvers, auto=True)  # fmt: skip
+    assert stored.status == "approved"
+    [decision] = repo.approvals(session=session, artifact_id=artifact_id, version=1)
+    assert (decision.level, decision.comment) == ("final", "auto-approved")
+    detail = session.scalar(
+        select(AuditRow.detail)
+        .where(AuditRow.object == f"{artifact_id}@v1")
+        .order_by(AuditRow.id.desc())
     )
+    assert detail is not None and detail["auto"] is True
 
 
 def test_approving_a_missing_version_is_not_found(
@@ -237,7 +275,7 @@ def test_approving_a_missing_version_is_not_found(
             artifact_id=saved[Stage.DIAGNOSE].ref.artifact_id,
             version=2,
             approver="王敏",
-            approvers=APPROVERS,
+            approvers=care.approvers,
         )
 
 
@@ -396,7 +434,8 @@ def test_cycle_status_lists_each_stage(
         artifact_id=f"{KEY}/{CYCLE}/diagnose",
         version=1,
         approver="王敏",
-        approvers=APPROVERS,
+        approvers=care.approvers,
+        auto=True,
     )
     repo.ensure_cycle(session=session, programme_key=KEY, cycle_key="2026-H2")
     first, second = repo.cycle_status(session=session)

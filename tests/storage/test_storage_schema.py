@@ -39,7 +39,7 @@ def test_migrations_create_exactly_the_orm_schema(engine: Engine) -> None:
     assert diff == []
     assert set(inspect(engine).get_table_names()) == {*TABLES, "alembic_version"}
     assert set(Base.metadata.tables) == TABLES
-    assert revision == "0006"
+    assert revision == "0007"
 
 
 def test_migrate_twice_is_a_no_op_and_downgrade_removes_everything(engine: Engine) -> None:

@@ -249,16 +249,32 @@ def import_(
     )
 
 
+class LevelChoice(StrEnum):
+    """A level of the three-level review."""
+
+    author = "author"
+    cross = "cross"
+    final = "final"
+
+
 @app.command()
 @handles_errors
 def approve(
     artifact_id: Annotated[str, typer.Argument(help="e.g. demo/2026-H1/diagnose")],
     as_: Annotated[str, typer.Option("--as", help="Approver name from the programme.")],
+    level: Annotated[
+        LevelChoice | None,
+        typer.Option(help="Review level (default: the one the version awaits)."),
+    ] = None,
     version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead.")] = False,
     comment: Annotated[str | None, typer.Option(help="Comment, required to reject.")] = None,
 ) -> None:
-    """Approve (or reject) a stage artifact version: the stage gate."""
+    """Decide on a stage artifact version at one level of its three-level review: the
+    author (初审), every cross-department head (二审), then the final sign-off (终审), which
+    approves it; a rejection sends the stage back with the comment. Only the people the
+    programme lists for a level decide at it."""
+    from improve.domain.gate import LEVEL_NAMES, awaited
     from improve.settings import load_settings
     from improve.storage import repository as repo
     from improve.storage.db import make_engine, migrate, session_factory
@@ -278,13 +294,26 @@ def approve(
                 artifact_id=artifact_id,
                 version=current.ref.version,
                 approver=as_,
-                approvers=programme.approvers.everyone,
+                approvers=programme.approvers,
+                level=level.value if level else None,
                 reject=reject,
                 comment=comment,
             )
+            decisions = repo.approvals(
+                session=session, artifact_id=artifact_id, version=current.ref.version
+            )
     finally:
         engine.dispose()
-    console.print(f"{stored.ref.artifact_id} v{stored.ref.version}: {stored.status} by {as_}")
+    verb = "rejected" if reject else "approved"
+    console.print(f"{stored.ref.artifact_id} v{stored.ref.version}: {verb} by {as_}")
+    step = awaited(
+        [(d.level, d.approver) for d in decisions if d.decision == "approved"],
+        programme.approvers,
+    )
+    if stored.status == "pending" and step is not None:
+        console.print(f"  next: the {LEVEL_NAMES[step[0]]} by {', '.join(step[1])}")
+    else:
+        console.print(f"  status: {stored.status}")
 
 
 @app.command()

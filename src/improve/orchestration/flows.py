@@ -53,7 +53,7 @@ def stage_flow(
     auto_approve: bool = False,
 ) -> StageOutcome:
     """Run one stage: inputs from the store, facts from the data, artifact into the store,
-    reports out; with `auto_approve` the programme owner's approval is recorded."""
+    reports out; with `auto_approve` the programme owner signs every review level off."""
     ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
     try:
         step = Stage(stage)
@@ -63,7 +63,7 @@ def stage_flow(
         artifact = tasks.compute(ctx, step, inputs, facts)
         stored, created = tasks.store(ctx, artifact, facts, who)
         if auto_approve and stored.status != "approved":
-            stored = tasks.approve(ctx, stored, ctx.programme.owner)
+            stored = tasks.auto_approve(ctx, stored)
         tasks.publish(ctx)
         get_run_logger().info(
             "%s: %s v%s (%s, %s)",
@@ -105,7 +105,8 @@ def cycle_flow(
         done.append(outcome)
         if outcome.status != "approved":
             get_run_logger().warning(
-                "stage gate: %s v%s awaits approval; run `improve approve %s --as NAME`, then "
+                "stage gate: %s v%s awaits its review; run `improve approve %s --as NAME` at "
+                "each level (author, cross, final), then "
                 "run the cycle again",
                 outcome.artifact_id,
                 outcome.version,

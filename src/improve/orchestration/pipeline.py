@@ -364,15 +364,17 @@ def store(
     return stored, created
 
 
-def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArtifact:
-    """Record one approval of the artifact version (the stage gate)."""
+def auto_approve(ctx: RunContext, stored: StoredArtifact) -> StoredArtifact:
+    """Sign the artifact version off at every review level as the programme owner
+    (`--auto-approve`: the demo and unattended test runs), marked as automatic in the audit."""
     with ctx.transaction() as session:
         return repo.approve(
             session=session,
             artifact_id=stored.ref.artifact_id,
             version=stored.ref.version,
-            approver=approver,
-            approvers=ctx.programme.approvers.everyone,
+            approver=ctx.programme.owner,
+            approvers=ctx.programme.approvers,
+            auto=True,
         )
 
 

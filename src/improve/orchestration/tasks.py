@@ -48,14 +48,14 @@ def store(
 
 
 @task(
-    name="approve-artifact",
+    name="auto-approve-artifact",
     cache_policy=NO_CACHE,
     retries=RETRIES,
     retry_delay_seconds=RETRY_DELAY_S,
 )
-def approve(ctx: RunContext, stored: StoredArtifact, approver: str) -> StoredArtifact:
-    """Record an approval."""
-    return pipeline.approve(ctx, stored, approver)
+def auto_approve(ctx: RunContext, stored: StoredArtifact) -> StoredArtifact:
+    """Sign the version off at every level as the owner (`--auto-approve`)."""
+    return pipeline.auto_approve(ctx, stored)
 
 
 @task(

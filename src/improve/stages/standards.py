@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from improve.domain.artifacts import ImplementationPlan, OptimisationReport, TargetResult
 from improve.domain.base import ArtifactRef, Direction, Text
 from improve.domain.calendar import months_later
+from improve.domain.gate import awaited
 from improve.domain.kpi import KPIS
 from improve.domain.programme import DEFAULT_WEIGHTS, Approvers, Programme
 from improve.domain.standards import (
@@ -598,22 +599,13 @@ def latest(history: Sequence[StandardVersion]) -> StandardVersion:
 def awaiting(
     version: StandardVersion, approvers: Approvers
 ) -> tuple[ReviewLevel, tuple[str, ...]] | None:
-    """The review level a version waits for and who may still decide at it (the author
-    level and the final sign-off need one of their people, the cross level every head; a
-    programme without cross-department heads skips it); None once decided."""
+    """The review level a version waits for and who may still decide at it (the stage
+    gates' rules, domain/gate.py); None once decided."""
     if version.status not in ("draft", "in_review"):
         return None
-    approved = {(d.level, d.reviewer) for d in version.reviews if d.decision == "approved"}
-    for level in LEVELS:
-        names: tuple[str, ...] = getattr(approvers, level)
-        done = [n for n in names if (level, n) in approved]
-        if level == "cross":
-            pending = tuple(n for n in names if (level, n) not in approved)
-            if pending:
-                return level, pending
-        elif not done:
-            return level, names
-    return None
+    return awaited(
+        ((d.level, d.reviewer) for d in version.reviews if d.decision == "approved"), approvers
+    )
 
 
 def _find(history: Sequence[StandardVersion], label: str) -> StandardVersion:

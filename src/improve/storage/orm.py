@@ -131,6 +131,12 @@ class ArtifactVersionRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(
+        Integer,
+        default=1,
+        server_default="1",
+        comment="Bumped by every decision (optimistic lock).",
+    )
 
 
 class ApprovalRow(Base):

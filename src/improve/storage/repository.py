@@ -11,16 +11,17 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from improve.domain.artifacts import ARTIFACT_TYPES, ImplementationPlan
 from improve.domain.base import Artifact, ArtifactRef, Model, Stage
+from improve.domain.gate import awaited, check_decision
 from improve.domain.hashing import content_hash
-from improve.domain.programme import Programme
+from improve.domain.programme import Approvers, Programme
 from improve.domain.review import ProblemReview, RootCauseReview
-from improve.errors import ApprovalError, NotFoundError, StorageError
+from improve.errors import ApprovalError, ConflictError, NotFoundError, StorageError
 from improve.storage import audit
 from improve.storage.orm import (
     GRAINS,
@@ -355,58 +356,118 @@ def approve(
     artifact_id: str,
     version: int,
     approver: str,
-    approvers: tuple[str, ...],
+    approvers: Approvers,
+    level: Level | None = None,
     reject: bool = False,
     comment: str | None = None,
-    level: Level = "author",
+    auto: bool = False,
 ) -> StoredArtifact:
-    """Record an approver's decision on a version and set its status to it (audited).
+    """Record one decision of the three-level review on a version (audited): author, every
+    cross-department head, then the final sign-off, each by the people listed for it (the
+    awaited level when `level` is None). The final approval approves the version; a
+    rejection rejects it, so the stage must make a new version. `auto` (demo and
+    `--auto-approve`) records the owner's sign-off of every level at once.
 
-    Repeating the same decision changes nothing; a changed decision replaces the earlier one.
+    Repeating the decision that completed the review changes nothing. Each decision bumps
+    the version's lock: a concurrent decision on the same state fails with ConflictError.
     """
-    if approver not in approvers:
-        allowed = ", ".join(approvers) or "nobody is configured"
-        raise ApprovalError(
-            f"{approver!r} may not approve {artifact_id} v{version}: not an approver of the "
-            f"programme ({allowed}); ask one of them, or add the name under approvers in the "
-            "programme file"
-        )
     row = _version_row(session, artifact_id, version)
-    decision: Status = "rejected" if reject else "approved"
-    existing = session.scalar(
-        select(ApprovalRow).where(
-            ApprovalRow.artifact_version_id == row.id,
-            ApprovalRow.level == level,
-            ApprovalRow.approver == approver,
-        )
+    what = f"{artifact_id} v{version}"
+    rows = list(
+        session.scalars(select(ApprovalRow).where(ApprovalRow.artifact_version_id == row.id))
     )
-    if existing is None:
-        session.add(
-            ApprovalRow(
-                artifact_version_id=row.id,
-                level=level,
-                approver=approver,
-                decision=decision,
-                comment=comment,
-                created_at=utcnow(),
+    approved = [(r.level, r.approver) for r in rows if r.decision == "approved"]
+    if (
+        row.status == "approved"
+        and not reject
+        and (auto or (level in (None, "final") and ("final", approver) in approved))
+    ):
+        return _stored(row)
+    if row.status != "pending":
+        raise ApprovalError(
+            f"{what} is {row.status} already; "
+            + (
+                "run its stage again (or import an edit) to make a new version to review"
+                if row.status == "rejected"
+                else "a change makes a new version that needs approval again"
             )
         )
-    elif (existing.decision, existing.comment) == (decision, comment):
-        return _stored(row)
+    if reject and not (comment and comment.strip()):
+        raise ApprovalError(f"rejecting {what} needs a comment saying what to change")
+    if auto:
+        decided: Level = "final"
+        status: Status = "approved"
     else:
-        existing.decision, existing.comment, existing.created_at = decision, comment, utcnow()
-    row.status = decision
-    session.flush()
+        decided = check_decision(what, approved, approvers, reviewer=approver, level=level)
+        done = awaited([*approved, (decided, approver)], approvers) is None
+        status = "rejected" if reject else "approved" if done else "pending"
+    session.add(
+        ApprovalRow(
+            artifact_version_id=row.id,
+            level=decided,
+            approver=approver,
+            decision="rejected" if reject else "approved",
+            comment=comment if comment or not auto else "auto-approved",
+            created_at=utcnow(),
+        )
+    )
+    bumped = session.execute(
+        update(ArtifactVersionRow)
+        .where(ArtifactVersionRow.id == row.id, ArtifactVersionRow.lock_version == row.lock_version)
+        .values(status=status, lock_version=row.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"{what} was decided on by someone else at the same time; nothing of yours was "
+            "stored: look at it again (`improve status`) and repeat your decision"
+        )
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"{approver} decided on {what} twice at the same time; the first one counts"
+        ) from exc
+    session.refresh(row)
     record_audit(
         session=session,
         actor=approver,
-        action=f"artifact.{decision}",
+        action=f"artifact.{'rejected' if reject else 'approved'}",
         object=f"{artifact_id}@v{version}",
         hash_before=row.content_hash,
         hash_after=row.content_hash,
-        detail={"level": level, "comment": comment},
+        detail={"level": decided, "comment": comment, "status": status, "auto": auto},
     )
     return _stored(row)
+
+
+class Decision(_Result):
+    """One decision of the review of an artifact version."""
+
+    level: str
+    approver: str
+    decision: str
+    comment: str | None
+    at: datetime
+
+
+def approvals(*, session: Session, artifact_id: str, version: int) -> list[Decision]:
+    """The review decisions on a version, in the order they were made."""
+    row = _version_row(session, artifact_id, version)
+    return [
+        Decision(
+            level=r.level,
+            approver=r.approver,
+            decision=r.decision,
+            comment=r.comment,
+            at=r.created_at,
+        )
+        for r in session.scalars(
+            select(ApprovalRow)
+            .where(ApprovalRow.artifact_version_id == row.id)
+            .order_by(ApprovalRow.id)
+        )
+    ]
 
 
 def save_plan_tasks(
