@@ -180,3 +180,118 @@ print(json.dumps({
     "triggered": [r.state.type.value for r in triggered],
 }, ensure_ascii=False))
 """
+
+
+_GATES = """
+import json, os, sys, time
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+from prefect.flow_runs import resume_flow_run
+from improve.storage.db import make_engine, session_factory
+from improve.storage import repository as repo
+
+def state(run_id):
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id).state
+
+def wait(run_id, until, limit=400):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        s = state(run_id)
+        if s.type.value in until:
+            return s
+        time.sleep(2)
+    raise AssertionError(f"flow run stuck in {state(run_id)}")
+
+def decisions(artifact_id):
+    engine = make_engine(os.environ["IMPROVE_DATABASE_URL"])
+    with session_factory(engine)() as s:
+        out = [(d.level, d.approver, d.decision)
+               for d in repo.approvals(session=s, artifact_id=artifact_id, version=1)]
+        status = repo.get_artifact(session=s, artifact_id=artifact_id).status
+    engine.dispose()
+    return out, status
+
+run = run_deployment("improve-gated-cycle/demo-cycle", timeout=0)
+steps = []
+paused = wait(run.id, {"PAUSED"})
+steps.append(paused.state_details.pause_key)
+for form in ({"approver": "路人"}, {"approver": "王敏"}, {"approver": "李娜"},
+             {"approver": "赵总", "level": "final"}):
+    resume_flow_run(run.id, run_input=form)
+    wait(run.id, {"SCHEDULED", "PENDING", "RUNNING"}, limit=60)
+    paused = wait(run.id, {"PAUSED", "COMPLETED", "FAILED", "CRASHED"})
+    steps.append(paused.state_details.pause_key if paused.type.value == "PAUSED"
+                 else paused.type.value)
+diagnose = decisions("demo/2026-H1/diagnose")
+resume_flow_run(run.id, run_input={"approver": "王敏", "reject": True, "comment": "补充依据"})
+wait(run.id, {"SCHEDULED", "PENDING", "RUNNING"}, limit=60)
+final = wait(run.id, {"COMPLETED", "FAILED", "CRASHED"})
+print(json.dumps({"steps": steps, "diagnose": diagnose,
+                  "target": decisions("demo/2026-H1/target"), "final": final.type.value},
+                 ensure_ascii=False))
+"""
+
+
+def test_the_cycle_suspends_at_each_gate_and_resumes_with_each_decision(
+    server: dict[str, str], sample_root: Path, tmp_path: Path
+) -> None:
+    """The deployed cycle suspends at the diagnosis gate; resumed through the API with a
+    refused reviewer (asked again), then the author, the cross-department head and the final
+    sign-off in turn, it goes on to the target gate; a rejection there ends the run with the
+    stage sent back. Every decision is stored once."""
+    import yaml
+
+    config = tmp_path / "demo.yaml"
+    definition = yaml.safe_load(demo_programme_path().read_text(encoding="utf-8"))
+    definition["approvers"] = {"author": ["王敏"], "cross": ["李娜"], "final": ["赵总"]}
+    config.write_text(yaml.safe_dump(definition, allow_unicode=True), encoding="utf-8")
+    env = {
+        **server,
+        "IMPROVE_DATABASE_URL": f"sqlite:///{tmp_path / 'improve.db'}",
+        "IMPROVE_ARTIFACTS_DIR": str(tmp_path / "reports"),
+        "IMPROVE_REPO": str(ROOT),
+        "IMPROVE_CONFIG": str(config),
+        "IMPROVE_DATA_ROOT": str(sample_root),
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+    }
+    prefect = str(BIN / "prefect")
+    subprocess.run([prefect, "work-pool", "create", "improve-process", "--type", "process"],
+                   env=env, cwd=ROOT, capture_output=True, check=False)  # fmt: skip
+    _run(prefect, "--no-prompt", "deploy", "--name", "demo-cycle", env=env)
+    worker_log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [prefect, "worker", "start", "--pool", "improve-process", "--type", "process"],
+        env=env, cwd=tmp_path, stdout=worker_log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        driven = subprocess.run(
+            [sys.executable, "-c", _GATES], capture_output=True, text=True, env=env, cwd=ROOT,
+            timeout=1500, check=False,
+        )  # fmt: skip
+        assert driven.returncode == 0, (
+            driven.stdout + driven.stderr + (tmp_path / "worker.log").read_text()
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        worker_log.close()
+    found = json.loads(driven.stdout.strip().splitlines()[-1])
+    gate = "demo-2026-h1-diagnose-v1"
+    assert found["steps"] == [
+        f"{gate}-d0-a0",
+        f"{gate}-d0-a1",  # 路人 was refused: asked again
+        f"{gate}-d1-a0",
+        f"{gate}-d2-a0",
+        "demo-2026-h1-target-v1-d0-a0",
+    ]
+    assert found["diagnose"] == [
+        [
+            ["author", "王敏", "approved"],
+            ["cross", "李娜", "approved"],
+            ["final", "赵总", "approved"],
+        ],
+        "approved",
+    ]
+    assert found["target"] == [[["author", "王敏", "rejected"]], "rejected"]
+    assert found["final"] == "COMPLETED"

@@ -8,13 +8,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from pydantic import Field
 
 from improve.domain.base import Locale, Stage
 from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
+from improve.errors import ApprovalError
 from improve.orchestration import pipeline, tasks
 from improve.orchestration.context import RunContext
 from improve.reports.meetings import monthly_markdown, weekly_markdown
@@ -115,6 +119,82 @@ def cycle_flow(
             return CycleOutcome(
                 programme, cycle, done, waiting_for=outcome, index=str(reports / "index.html")
             )
+    return CycleOutcome(programme, cycle, done, index=str(reports / "index.html"))
+
+
+class GateDecision(RunInput):
+    """The form a reviewer fills in at a stage gate in the Prefect UI (or sends through the
+    API with `resume_flow_run(..., run_input=...)`)."""
+
+    approver: str = Field(description="Your name, as the programme's approvers list it.")
+    level: Literal["author", "cross", "final"] | None = Field(
+        default=None, description="Review level; empty for the one the version awaits."
+    )
+    reject: bool = Field(default=False, description="Send the stage back instead.")
+    comment: str | None = Field(default=None, description="Required to reject.")
+
+
+GATE_TIMEOUT_S = 30 * 24 * 3600  # a gate left undecided for 30 days fails the run
+
+
+def gate_key(artifact_id: str, version: int, decisions: int, attempt: int) -> str:
+    """The wait's key (Prefect allows lowercase letters, digits and dashes): the version, the
+    decisions it has and the attempt, so a replayed run takes each decision once."""
+    base = re.sub(r"[^a-z0-9]+", "-", f"{artifact_id}-v{version}".lower()).strip("-")
+    return f"{base}-d{decisions}-a{attempt}"
+
+
+@flow(name="improve-gated-cycle", persist_result=True)
+def gated_cycle_flow(
+    config_path: str,
+    data_root: str | None = None,
+    locale: Locale | None = None,
+) -> CycleOutcome:
+    """The cycle as a deployment runs it: at each stage gate the run suspends (no process
+    waits for days) with a form for the next reviewer; each decision resumes it, and it goes
+    on once the final sign-off approves. A refused decision asks again; a rejection ends the
+    run with the stage sent back. On resumption Prefect re-runs the flow from the start: the
+    stages are idempotent and each wait has a key of the decisions made so far, so every
+    decision is taken once."""
+    logger = get_run_logger()
+    done: list[StageOutcome] = []
+    ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
+    programme, cycle, reports = ctx.programme.key, ctx.programme.cycle.key, ctx.reports_dir
+    try:
+        for step in sorted(Stage, key=lambda s: s.order):
+            outcome = stage_flow(config_path, step.value, data_root=data_root, locale=locale)
+            attempt = 0
+            while True:
+                # From the store, not the outcome: a replayed run gets its subflows' results
+                # from before the decisions were taken.
+                gate = pipeline.gate_state(ctx, outcome.artifact_id, outcome.version)
+                outcome = replace(outcome, status=gate.status)
+                if gate.status != "pending":
+                    break
+                decision = suspend_flow_run(
+                    wait_for_input=GateDecision.with_initial_data(
+                        description=f"{outcome.artifact_id} v{outcome.version}: {gate.prompt}"
+                    ),
+                    key=gate_key(outcome.artifact_id, outcome.version, gate.decisions, attempt),
+                    timeout=GATE_TIMEOUT_S,
+                )
+                assert isinstance(decision, GateDecision)
+                try:
+                    stored = pipeline.decide(ctx, outcome.artifact_id, outcome.version, decision)
+                except ApprovalError as exc:
+                    logger.error("stage gate: %s", exc)
+                    attempt += 1
+                    continue
+                attempt = 0
+                logger.info("stage gate: %s %s", outcome.artifact_id, stored.status)
+            done.append(outcome)
+            if outcome.status == "rejected":
+                logger.warning("stage gate: %s was sent back", outcome.artifact_id)
+                return CycleOutcome(
+                    programme, cycle, done, waiting_for=outcome, index=str(reports / "index.html")
+                )
+    finally:
+        ctx.close()
     return CycleOutcome(programme, cycle, done, index=str(reports / "index.html"))
 
 

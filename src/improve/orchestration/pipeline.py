@@ -48,6 +48,7 @@ from improve.domain.facts import (
     WeeklyFacts,
     WindowFacts,
 )
+from improve.domain.gate import LEVEL_NAMES, awaited
 from improve.domain.meetings import (
     MonthlyRetrospective,
     WeeklyReview,
@@ -375,6 +376,49 @@ def auto_approve(ctx: RunContext, stored: StoredArtifact) -> StoredArtifact:
             approver=ctx.programme.owner,
             approvers=ctx.programme.approvers,
             auto=True,
+        )
+
+
+@dataclass(frozen=True)
+class GateState:
+    """Where a version's review stands: its status, decisions so far and what is next."""
+
+    status: str
+    decisions: int
+    prompt: str
+
+
+def gate_state(ctx: RunContext, artifact_id: str, version: int) -> GateState:
+    """The review of a version: its status, how many decisions it has, and who is awaited
+    at which level."""
+    with ctx.transaction() as session:
+        decisions = repo.approvals(session=session, artifact_id=artifact_id, version=version)
+        status = repo.get_artifact(session=session, artifact_id=artifact_id, version=version).status
+    step = awaited(
+        [(d.level, d.approver) for d in decisions if d.decision == "approved"],
+        ctx.programme.approvers,
+    )
+    prompt = (
+        "nothing left to decide"
+        if step is None
+        else f"awaits the {LEVEL_NAMES[step[0]]} by {', '.join(step[1])}"
+    )
+    return GateState(status=status, decisions=len(decisions), prompt=prompt)
+
+
+def decide(ctx: RunContext, artifact_id: str, version: int, decision: Any) -> StoredArtifact:
+    """Record a reviewer's decision taken at a suspended stage gate (audited, as with
+    `improve approve`)."""
+    with ctx.transaction() as session:
+        return repo.approve(
+            session=session,
+            artifact_id=artifact_id,
+            version=version,
+            approver=decision.approver,
+            approvers=ctx.programme.approvers,
+            level=decision.level,
+            reject=decision.reject,
+            comment=decision.comment,
         )
 
 
