@@ -17,6 +17,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from improve.domain.base import ArtifactRef, Model, Text
+from improve.domain.gate import ReviewLevel
 from improve.domain.kpi import KPI_NAMES, KPIS
 
 TemplateKey = Literal["general", "industry", "simplified"]
@@ -47,8 +48,6 @@ STATUS_TITLES: dict[str, Text] = {
     "rejected": Text(zh="已驳回", en="rejected"),
     "superseded": Text(zh="已被替代", en="superseded"),
 }
-ReviewLevel = Literal["author", "cross", "final"]
-LEVELS: tuple[ReviewLevel, ...] = ("author", "cross", "final")
 LEVEL_TITLES: dict[str, Text] = {
     "author": Text(zh="初审（编写人）", en="author review"),
     "cross": Text(zh="二审（跨部门负责人）", en="cross-department review"),

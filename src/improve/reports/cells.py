@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -104,3 +105,14 @@ def protect(ws: Worksheet) -> None:
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+
+
+def finish_book(book: Workbook, default: Worksheet | None, title: str) -> Workbook:
+    """Drop the empty sheet the workbook was created with, open on the first sheet, and set
+    the document title and creator."""
+    if default is not None:
+        book.remove(default)
+    book.active = 0
+    book.properties.title = title
+    book.properties.creator = "improve"
+    return book

@@ -43,7 +43,8 @@ class NavLink:
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The Jinja environment of every page (autoescaped)."""
     return Environment(
         loader=PackageLoader("improve.reports", "templates"),
         autoescape=True,  # every value is data; only chart fragments are marked safe
@@ -142,7 +143,7 @@ def render_sections(
     w = Words(locale)
     tables = [section_table(s) for s in sections]
     return (
-        _environment()
+        environment()
         .get_template("stage.html")
         .render(
             lang=_lang(locale),
@@ -218,7 +219,7 @@ def render_index(
             }
         )
     return (
-        _environment()
+        environment()
         .get_template("index.html")
         .render(
             lang=_lang(locale),

@@ -13,12 +13,10 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -51,7 +49,7 @@ from improve.domain.standards import (
 from improve.errors import InputDataError
 from improve.reports import cells
 from improve.reports.cells import HEADER_ROW, display_width, write_cell
-from improve.reports.page import section_table
+from improve.reports.page import NavLink, environment, section_table
 from improve.reports.sections import Section, Words, display
 from improve.reports.site import save_workbook, write_text_atomic
 
@@ -386,23 +384,6 @@ _INDEX = """{% extends "base.html" %}
 """
 
 
-@dataclass(frozen=True)
-class _Link:
-    stage: str
-    href: str
-    label: str
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("improve.reports", "templates"),
-        autoescape=True,  # every value is data
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _lang(locale: Locale) -> str:
     return "zh-CN" if locale == "zh-CN" else "en"
 
@@ -420,11 +401,11 @@ def render_standard_page(
     w = Words(locale)
     sections = standard_sections(version, w, timezone=programme.timezone, facts=facts)
     nav = [
-        _Link(v.version, f"{file_stem(v)}.html", v.version)
+        NavLink(v.version, f"{file_stem(v)}.html", v.version)
         for v in sorted(history or [version], key=lambda v: v.order)
     ]
     return (
-        _environment()
+        environment()
         .from_string(_PAGE)
         .render(
             lang=_lang(locale),
@@ -465,7 +446,7 @@ def render_standards_index(
         for v, due in sorted(versions, key=lambda x: (x[0].key, x[0].order))
     ]
     return (
-        _environment()
+        environment()
         .from_string(_INDEX)
         .render(
             lang=_lang(locale),
@@ -745,12 +726,7 @@ def build_standard_workbook(
         write_cell(meta, r, 1, module)
         write_cell(meta, r, 2, sheet)
     meta.sheet_state = "hidden"
-    if default is not None:
-        book.remove(default)
-    book.active = 0
-    book.properties.title = title
-    book.properties.creator = "improve"
-    return book
+    return cells.finish_book(book, default, title)
 
 
 def _clean_sheet_name(name: str) -> str:

@@ -86,12 +86,7 @@ def build_workbook(
             planbook.raci_sheet(ws, plan, w)
     if plan is not None and gantt is not None and raci is not None:
         planbook.meta_sheet(book.create_sheet(planbook.META_SHEET), plan, ref, gantt, raci)
-    if default is not None:
-        book.remove(default)
-    book.active = 0
-    book.properties.title = title
-    book.properties.creator = "improve"
-    return book
+    return cells.finish_book(book, default, title)
 
 
 def build_sections_workbook(sections: list[Section], *, title: str, subtitle: str) -> Workbook:
@@ -103,9 +98,4 @@ def build_sections_workbook(sections: list[Section], *, title: str, subtitle: st
         _section_sheet(
             book.create_sheet(_sheet_name(section.title, used)), section, title, subtitle
         )
-    if default is not None:
-        book.remove(default)
-    book.active = 0
-    book.properties.title = title
-    book.properties.creator = "improve"
-    return book
+    return cells.finish_book(book, default, title)

@@ -24,6 +24,7 @@ from improve.reports.cells import (
     INPUT_FILL,
     TITLE_FONT,
     UNLOCKED,
+    finish_book,
     write_cell,
 )
 from improve.reports.labels import dim_label
@@ -87,14 +88,11 @@ def build_worksheet(
         write_cell(meta, r, 2, problem.key)
     meta.sheet_state = "hidden"
     meta.protection.sheet = True
-    if default is not None:
-        book.remove(default)
-    book.active = 0
-    book.properties.title = w(
-        "根因分析工作表（5-Why／鱼骨图）", "Root-cause worksheet (5-Why / fishbone)"
+    return finish_book(
+        book,
+        default,
+        w("根因分析工作表（5-Why／鱼骨图）", "Root-cause worksheet (5-Why / fishbone)"),
     )
-    book.properties.creator = "improve"
-    return book
 
 
 def _instructions(ws: Worksheet, report: DiagnosisReport, w: Words) -> None:

@@ -14,14 +14,13 @@ from pydantic import BaseModel
 from improve.domain.artifacts import ImplementationPlan, OptimisationReport, TargetResult
 from improve.domain.base import ArtifactRef, Direction, Text
 from improve.domain.calendar import months_later
-from improve.domain.gate import awaited
+from improve.domain.gate import LEVELS, ReviewLevel, awaited
 from improve.domain.kpi import KPIS
 from improve.domain.programme import DEFAULT_WEIGHTS, Approvers, Programme
 from improve.domain.standards import (
     BOUND_SIGNS,
     FIRST_VERSION,
     LEVEL_TITLES,
-    LEVELS,
     MODULE_TITLES,
     MODULES,
     REVIEW_MONTHS,
@@ -41,7 +40,6 @@ from improve.domain.standards import (
     QualityControl,
     ResponseTime,
     ReviewDecision,
-    ReviewLevel,
     RoleWeights,
     ServiceStandards,
     StandardDocument,

@@ -31,6 +31,21 @@ from improve.storage.orm import (
 GENESIS = "0" * 64  # the previous hash of the first entry
 
 
+def artifact_object(artifact_id: str, version: int) -> str:
+    """How the audit trail names a stage artifact version."""
+    return f"{artifact_id}@v{version}"
+
+
+def cadence_object(programme: str, cycle: str, kind: str, period: str, version: int) -> str:
+    """How the audit trail names a weekly review or monthly retrospective version."""
+    return f"{programme}/{cycle}/{kind}/{period}@v{version}"
+
+
+def standard_object(programme: str, key: str, version: str) -> str:
+    """How the audit trail names a service standard version."""
+    return f"{programme}/standards/{key}@{version}"
+
+
 def json_hash(value: Any) -> str:
     """SHA-256 of a JSON value's canonical form (sorted keys, no insignificant space): the
     same as `content_hash` of the model it was dumped from."""
@@ -138,13 +153,13 @@ def _contents(session: Session) -> Iterator[tuple[str, str, str | None]]:
     """(audit object, recorded hash, recomputed hash or None when unreadable) of every
     stored content."""
     for a in session.scalars(select(ArtifactVersionRow).order_by(ArtifactVersionRow.id)):
-        yield f"{a.artifact_id}@v{a.version}", a.content_hash, json_hash(a.payload)
+        yield artifact_object(a.artifact_id, a.version), a.content_hash, json_hash(a.payload)
     for c in session.scalars(select(CadenceReportRow).order_by(CadenceReportRow.id)):
-        obj = f"{c.programme_key}/{c.cycle_key}/{c.kind}/{c.period}@v{c.version}"
+        obj = cadence_object(c.programme_key, c.cycle_key, c.kind, c.period, c.version)
         yield obj, c.content_hash, json_hash(c.payload)
     for s in session.scalars(select(StandardVersionRow).order_by(StandardVersionRow.id)):
         document = s.payload.get("document") if isinstance(s.payload, dict) else None
-        obj = f"{s.programme_key}/standards/{s.standard_key}@{s.version}"
+        obj = standard_object(s.programme_key, s.standard_key, s.version)
         yield obj, s.content_hash, None if document is None else json_hash(document)
     for p in session.scalars(select(ProgrammeRow).order_by(ProgrammeRow.key)):
         yield p.key, p.definition_hash, json_hash(p.definition)
@@ -156,6 +171,7 @@ def verify(*, session: Session) -> AuditCheck:
     problems: list[AuditProblem] = []
     prev = GENESIS
     recorded: dict[tuple[str, str], int] = {}
+    latest: dict[str, int] = {}
     entries = 0
     for row in session.scalars(select(AuditRow).order_by(AuditRow.id)):
         entries += 1
@@ -177,11 +193,9 @@ def verify(*, session: Session) -> AuditCheck:
                 )
             )
         prev = row.entry_hash or ""
+        latest[row.object] = row.id
         if row.hash_after:
             recorded[row.object, row.hash_after] = row.id
-    latest: dict[str, int] = {}
-    for row in session.scalars(select(AuditRow).order_by(AuditRow.id)):
-        latest[row.object] = row.id
     contents = 0
     for obj, stored, actual in _contents(session):
         contents += 1

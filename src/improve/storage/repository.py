@@ -293,7 +293,7 @@ def save_artifact(
         session=session,
         actor=actor,
         action="artifact.saved",
-        object=f"{artifact_id}@v{row.version}",
+        object=audit.artifact_object(artifact_id, row.version),
         hash_before=previous.content_hash if previous else None,
         hash_after=digest,
     )
@@ -433,7 +433,7 @@ def approve(
         session=session,
         actor=approver,
         action=f"artifact.{'rejected' if reject else 'approved'}",
-        object=f"{artifact_id}@v{version}",
+        object=audit.artifact_object(artifact_id, version),
         hash_before=row.content_hash,
         hash_after=row.content_hash,
         detail={"level": decided, "comment": comment, "status": status, "auto": auto},
@@ -845,7 +845,7 @@ def save_cadence_report(
         session=session,
         actor=actor,
         action=f"review.{kind}.saved",
-        object=f"{programme_key}/{cycle_key}/{kind}/{period}@v{row.version}",
+        object=audit.cadence_object(programme_key, cycle_key, kind, period, row.version),
         hash_after=digest,
     )
     return _report(row), True

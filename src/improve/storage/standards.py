@@ -21,6 +21,7 @@ from improve.domain.standards import (
     parse_version,
 )
 from improve.errors import ApprovalError, NotFoundError, StorageError
+from improve.storage.audit import standard_object
 from improve.storage.orm import ProgrammeRow, StandardReviewRow, StandardVersionRow, utcnow
 from improve.storage.repository import record_audit
 
@@ -45,7 +46,7 @@ class StoredStandard(BaseModel):
 
 
 def _object(version: StandardVersion) -> str:
-    return f"{version.programme}/standards/{version.key}@{version.version}"
+    return standard_object(version.programme, version.key, version.version)
 
 
 def _load(session: Session, row: StandardVersionRow) -> StoredStandard:
