@@ -25,6 +25,9 @@ def test_demo_writes_every_report(demo_reports: Path) -> None:
     for stage in STAGES:
         assert f"{stage}.html" in index
     assert (demo_reports / "plotly.min.js").stat().st_size > 1_000_000
+    portal = demo_reports.parent.parent / "portal"
+    assert (portal / "en" / "demo" / "2026-H1" / "optimise.html").exists()
+    assert (portal / "zh-CN" / "index.html").exists()
     for page in demo_reports.glob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert "cdn.plot.ly" not in text and "https://" not in text.split("</head>")[0]

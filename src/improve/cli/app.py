@@ -129,7 +129,7 @@ def demo(
     ),
     locale: Annotated[LocaleChoice, typer.Option(help="Report language.")] = LocaleChoice.zh,
 ) -> None:
-    """Sample data plus the full six-stage cycle with auto-approval."""
+    """Sample data plus the full six-stage cycle with auto-approval, and the portal."""
     from improve.config import demo_programme_path
 
     out = out.resolve()
@@ -141,6 +141,11 @@ def demo(
         demo_programme_path(), stages=None, data_root=out, locale=locale.value, auto_approve=True
     )
     console.print(f"[green]Cycle complete.[/green] Open {outcome.index}")
+    from improve.orchestration.portal import publish_portal
+    from improve.settings import load_settings
+
+    _, portal = publish_portal(load_settings(), None, as_of=date.today(), default=locale.value)
+    console.print(f"Portal over every programme in the store: {portal.root}")
 
 
 def _run_cycle(
@@ -1349,6 +1354,7 @@ def pilot_evaluate(
     console.print(table)
 
 
+from improve.cli import portal as _portal  # noqa: E402, F401  (registers its commands)
 from improve.cli import standards as _standards  # noqa: E402  (it uses the helpers above)
 
 app.add_typer(_standards.standards, name="standards")

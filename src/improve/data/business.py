@@ -63,7 +63,8 @@ def create_workdays(
 
 def working_minutes_sql(column: str, alias: str) -> str:
     """W(column): working minutes up to the instant, given `alias` joined on its date."""
-    minute = f"(hour({column}) * 60 + minute({column}) + second({column}) / 60.0)"
+    # microsecond(): the seconds of the minute with their fraction (second() drops it)
+    minute = f"(hour({column}) * 60 + minute({column}) + microsecond({column}) / 60e6)"
     return (
         f"({alias}.cum_before + CASE WHEN {alias}.working THEN "
         f"least(greatest({minute} - {alias}.open_min, 0), "

@@ -19,6 +19,7 @@ from improve.data.presets import GENERIC, ColumnSpec, Preset, detect_preset, get
 from improve.data.readers import (
     MAX_HEADER,
     ROW_COLUMN,
+    check_lines,
     csv_header,
     detect_encoding,
     detect_format,
@@ -26,6 +27,7 @@ from improve.data.readers import (
     row_number_sql,
     run,
 )
+from improve.domain.paths import escape_reason
 from improve.domain.programme import (
     CANONICAL_COLUMNS,
     PROGRESS_COLUMNS,
@@ -33,7 +35,7 @@ from improve.domain.programme import (
     SURVEY_COLUMNS,
     DataSource,
 )
-from improve.errors import InputDataError
+from improve.errors import ConfigError, InputDataError
 
 ColumnType = Literal["text", "timestamp", "date", "int", "float", "bool"]
 
@@ -205,9 +207,18 @@ def _load_streamed(
 
 
 def source_path(source: DataSource, base_dir: Path) -> Path:
-    """The data source's file, relative paths taken from `base_dir`."""
+    """The data source's file, relative paths taken from `base_dir` and kept inside it (an
+    absolute path is a file named on the command line)."""
     path = Path(source.path)
-    return (path if path.is_absolute() else base_dir / path).resolve()
+    if path.is_absolute():
+        return path.resolve()
+    reason = escape_reason(source.path)
+    if reason is not None:
+        raise ConfigError(
+            f"data source path {source.path!r} {reason}; give it relative to the data folder "
+            f"{base_dir} and inside it, like data/tickets.csv"
+        )
+    return (base_dir / path).resolve()
 
 
 def _preset(spec: TableSpec, source: DataSource, columns: list[str]) -> Preset | None:
@@ -244,6 +255,7 @@ def streamed_select(
         types = _types_of(con, reader)
         select = _resolve(spec, source, _preset(spec, source, list(types)), list(types), path)
     elif kind == "csv" and detect_encoding(path, sample=MAX_HEADER) == "utf-8":
+        check_lines(path)  # NUL bytes and endless lines are refused before DuckDB reads
         try:
             delimiter, names = csv_header(path, path)
         except (InputDataError, UnicodeDecodeError):

@@ -217,10 +217,13 @@ def _backlog_sql(
     scope = where or "TRUE"  # tickets created before the window are backlog too
     dims_sel = "".join(f", {d}" for d in dim_cols)
     if grain == "window":
-        stop = f"TIMESTAMP '{end.isoformat()}'" if end else "(SELECT max(created_at) FROM tickets)"
+        # [start, end) ends before `end`; a window without an end, at (and including) the
+        # last ticket created: what was still open once it came in
+        last = "<= (SELECT max(created_at) FROM tickets)"
+        stop = f"< TIMESTAMP '{end.isoformat()}'" if end else last
         return (
             f"SELECT {_period_expr(grain, 'created_at', start)} AS period{dims_sel}, "
-            f"count(*) FILTER (created_at < {stop}) - count(*) FILTER (resolved_at < {stop}) "
+            f"count(*) FILTER (created_at {stop}) - count(*) FILTER (resolved_at {stop}) "
             f"AS backlog_end FROM tickets WHERE {scope} GROUP BY ALL"
         )
     created = _period_expr(grain, "created_at", start)

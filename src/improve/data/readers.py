@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import NoReturn
+from xml.parsers import expat
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +24,9 @@ from improve.errors import InputDataError
 
 CHUNK = 1 << 20
 MAX_HEADER = 1 << 20  # a header line longer than 1 MiB is not a header
+MAX_LINE = 2 << 20  # bytes in one CSV line; DuckDB's own limit for a record (max_line_size)
+MAX_CSV_COLUMNS = 2048  # Jira exports every custom field; a header of 1 MiB of commas is not
+assert CHUNK <= MAX_LINE  # check_lines looks at the lines that span chunks only
 ROW_COLUMN = "_row"  # 1-based line number in the file (header is line 1), for error messages
 
 
@@ -56,6 +61,36 @@ def detect_encoding(path: Path, *, sample: int | None = None) -> str:
         except UnicodeDecodeError:
             return "gb18030"
     return "utf-8"
+
+
+def check_lines(path: Path, shown: Path | None = None) -> None:
+    """Refuse a CSV with a NUL byte or a line longer than MAX_LINE bytes before any parser
+    holds a line: one pass over the bytes, in CHUNK-sized reads (a file without line breaks
+    costs no more memory than a short one)."""
+    shown = shown or path
+    line, run = 1, 0  # the current line's number, and its bytes read so far
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                at = line + chunk.count(b"\n", 0, nul)
+                raise InputDataError(
+                    f"{shown}:{at}: holds a NUL byte, which "
+                    "text never does (a UTF-16 file without its byte-order mark, or not a CSV "
+                    "at all); save it as UTF-8 CSV"
+                )
+            first = chunk.find(b"\n")
+            if first >= 0 and run + first <= MAX_LINE:
+                line += chunk.count(b"\n")
+                run = len(chunk) - chunk.rfind(b"\n") - 1  # lines inside a chunk are short
+            else:
+                run += len(chunk) if first < 0 else first
+            if run > MAX_LINE:
+                raise InputDataError(
+                    f"{shown}:{line}: a line longer than {MAX_LINE >> 20} MiB, more than any "
+                    "ticket holds (a file without line breaks, or a value pasted whole); "
+                    "check the export"
+                )
 
 
 @contextmanager
@@ -122,6 +157,7 @@ def read_raw(
     try:
         if kind == "csv":
             with utf8_view(path) as readable:
+                check_lines(readable, path)
                 delimiter, names = csv_header(readable, path)
                 _refuse_row_column(path, names)
                 run(
@@ -174,14 +210,20 @@ def _number_records(con: duckdb.DuckDBPyConnection, table: str, path: Path, deli
     if lines == records + 1:
         return
     starts: list[int] = []
+    # DuckDB read values of up to MAX_LINE bytes; csv stops at 128 KiB unless told (this
+    # only raises the process-wide limit, to what DuckDB already holds)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE))
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar='"', doublequote=True)
-        next(reader, None)
-        previous = reader.line_num
-        for row in reader:
-            if row:
-                starts.append(previous + 1)
+        try:
+            next(reader, None)
             previous = reader.line_num
+            for row in reader:
+                if row:
+                    starts.append(previous + 1)
+                previous = reader.line_num
+        except csv.Error:  # a value csv refuses though DuckDB read it: keep the positions
+            return
     if len(starts) != records:  # read differently: keep the positions rather than guess
         return
     con.register("_record_lines", pa.table({ROW_COLUMN: pa.array(starts, pa.int64())}))
@@ -203,10 +245,27 @@ def csv_header(path: Path, shown: Path) -> tuple[str, list[str]]:
     repeated names numbered as DuckDB does (Labels, Labels_1, ...)."""
     with path.open(encoding="utf-8-sig", newline="") as f:
         line = f.readline(MAX_HEADER)
+        if len(line) == MAX_HEADER and not line.endswith("\n") and f.read(1):
+            raise InputDataError(
+                f"{shown}: the first line is longer than {MAX_HEADER >> 20} MiB; it must hold "
+                "the column names (is this a CSV export?)"
+            )
     if not line.strip():
         raise InputDataError(f"{shown}: the first line is empty; it must hold the column names")
     delimiter = max(DELIMITERS, key=line.count)
-    return delimiter, unique_names(next(csv.reader([line], delimiter=delimiter)))
+    try:
+        names = next(csv.reader([line], delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputDataError(
+            f"{shown}:1: the header line cannot be read as CSV ({exc}); it must hold the "
+            "column names"
+        ) from exc
+    if len(names) > MAX_CSV_COLUMNS:
+        raise InputDataError(
+            f"{shown}:1: {len(names):,} columns, more than {MAX_CSV_COLUMNS:,}; keep the ticket "
+            f"columns only, or check the delimiter {delimiter!r}"
+        )
+    return delimiter, unique_names(names)
 
 
 def unique_names(names: Sequence[object]) -> list[str]:
@@ -239,20 +298,41 @@ def _located(path: Path, kind: str, message: str) -> str:
             f"{where}: expected {count.group(1)} fields, found {count.group(2)}; "
             "check the delimiters and quotes on that line"
         )
+    if "Maximum line size" in message or "max_line_size" in message:
+        return (
+            f"{where}: a record longer than {MAX_LINE >> 20} MiB (a quoted value that never "
+            "ends, or a value pasted whole); check the quotes on that line"
+        )
     if "unterminated quote" in message:
-        return f"{where}: a quoted value is never closed; add the missing '\"'"
+        return (  # DuckDB says so too of a quoted value longer than its 2 MiB line limit
+            f"{where}: a quoted value is never closed (or runs over {MAX_LINE >> 20} MiB); "
+            "add the missing '\"'"
+        )
     first = message.splitlines()[0] if message else "unknown error"
     return f"{where}: cannot be read as {kind}: {first}"
 
 
 MAX_XLSX_BYTES = 2 << 30  # uncompressed; a bigger workbook belongs in CSV or Parquet
-MAX_RATIO = 200  # compression ratio of a large part beyond which it is a zip bomb
+MAX_RATIO = 100  # compression ratio of a large part beyond which it is a zip bomb (Excel: < 30)
+MAX_RATIO_FROM = 10 << 20  # parts smaller than this are not checked for their ratio
+MAX_PARTS = 10_000  # files inside the zip (sheets, their relations, drawings ...)
 MAX_COLUMNS = 512
+MAX_CELLS = 5_000_000  # of a ticket workbook: minutes of openpyxl; more belongs in CSV
+MAX_FORM_CELLS = 500_000  # of a workbook opened whole (plans, worksheets, progress forms)
+MAX_ROW_CELLS = 16_384  # Excel's column limit
+MAX_ROWS = 1_048_576  # Excel's row limit, per sheet
+MAX_CELL_CHARS = 32_767  # Excel's limit of one cell's text
+MAX_RUN = 4 * MAX_CELL_CHARS + 4096  # bytes of XML between two '<': a text or a tag
+MAX_XML_DEPTH = 64  # Excel's parts nest about 10 deep
+MAX_ROW_ELEMENTS = 8 * MAX_ROW_CELLS  # one row's cells and their values, formulas, runs
+MAX_OTHER_ELEMENTS = 2_000_000  # elements outside rows and shared strings, per workbook
+BATCH = 65_536  # rows of a sheet turned into Arrow at once
 
 
-def check_zip(path: Path, *, limit: int = MAX_XLSX_BYTES) -> None:
-    """Refuse what is not a zip, or unpacks to more than `limit` bytes (or is a zip bomb),
-    before parsing anything."""
+def check_zip(path: Path, *, limit: int = MAX_XLSX_BYTES) -> list[zipfile.ZipInfo]:
+    """Refuse what is not a zip, has more than MAX_PARTS files, unpacks to more than `limit`
+    bytes or is a zip bomb, before parsing anything; returns its parts. (The sizes read are
+    those the zip declares: zipfile stops at the declared size, so they bound what is read.)"""
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
@@ -261,6 +341,11 @@ def check_zip(path: Path, *, limit: int = MAX_XLSX_BYTES) -> None:
             f"{path}: not an XLSX workbook (a damaged or truncated zip: {exc}); "
             "save it again from Excel as .xlsx"
         ) from exc
+    if len(parts) > MAX_PARTS:
+        raise InputDataError(
+            f"{path}: holds {len(parts):,} files, more than {MAX_PARTS:,} (sheets, drawings "
+            "...); keep the ticket sheet only, or export it as CSV"
+        )
     total = sum(p.file_size for p in parts)
     if total > limit:
         raise InputDataError(
@@ -268,17 +353,125 @@ def check_zip(path: Path, *, limit: int = MAX_XLSX_BYTES) -> None:
             + ("export it as CSV or Parquet" if limit == MAX_XLSX_BYTES else "check the file")
         )
     for part in parts:
-        if part.file_size > 50 << 20 and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+        if part.file_size > MAX_RATIO_FROM and part.file_size > MAX_RATIO * max(
+            part.compress_size, 1
+        ):
             raise InputDataError(
                 f"{path}: part {part.filename} expands {part.file_size:,} bytes "
                 "from almost nothing (a zip bomb); refusing to open it"
             )
+    return parts
 
 
-def open_xlsx(path: Path, *, limit: int = MAX_XLSX_BYTES, streaming: bool = True) -> Workbook:
-    """An XLSX workbook checked before parsing (`check_zip`); `streaming` opens it read-only
-    with computed values, otherwise whole with formulas as typed (small forms only)."""
-    check_zip(path, limit=limit)
+class _XmlBudget:
+    """What the workbook's XML may cost openpyxl, checked with expat (no DTD, no entities)
+    before openpyxl parses it: the cells of every sheet together, the rows of a sheet, the
+    cells and elements of one row, nesting depth, the elements it keeps in memory outside
+    rows and shared strings, and the longest text or tag."""
+
+    def __init__(self, path: Path, cells: int) -> None:
+        self.path, self.max_cells = path, cells
+        self.cells = self.strings = self.other = 0
+
+    def scan(self, archive: zipfile.ZipFile, name: str) -> None:
+        """Parse part `name` of the open workbook within the budget; InputDataError if not."""
+        parser = expat.ParserCreate(namespace_separator=" ")
+        depth = rows = row_at = row_cells = row_elements = string_at = string_elements = 0
+
+        def refuse(reason: str) -> NoReturn:
+            raise InputDataError(
+                f"{self.path}: the workbook's content is malformed or unsafe: part {name} "
+                f"{reason}; save it again from Excel, or export the tickets as CSV"
+            )
+
+        def doctype(*_: object) -> None:
+            refuse("declares a DTD (<!DOCTYPE>), which Excel never writes (entity expansion)")
+
+        def start(tag: str, _: object) -> None:
+            nonlocal depth, rows, row_at, row_cells, row_elements, string_at, string_elements
+            depth += 1
+            if depth > MAX_XML_DEPTH:
+                refuse(f"nests elements more than {MAX_XML_DEPTH} deep")
+            if row_at:
+                row_elements += 1
+                if depth == row_at + 1:
+                    row_cells += 1
+                    self.cells += 1
+                    if self.cells > self.max_cells:
+                        refuse(
+                            f"brings the workbook over {self.max_cells:,} cells; export the "
+                            "tickets as CSV or Parquet"
+                        )
+                if row_cells > MAX_ROW_CELLS or row_elements > MAX_ROW_ELEMENTS:
+                    refuse(f"has a row of more than {MAX_ROW_CELLS:,} cells (row {rows:,})")
+                return
+            if string_at:
+                string_elements += 1
+                if string_elements > MAX_ROW_ELEMENTS:
+                    refuse(f"has a shared string of more than {MAX_ROW_ELEMENTS:,} parts")
+                return
+            local = tag.rpartition(" ")[2]
+            if local == "row":
+                row_at, row_cells, row_elements, rows = depth, 0, 0, rows + 1
+                if rows > MAX_ROWS:
+                    refuse(f"has more than {MAX_ROWS:,} rows, more than Excel allows")
+            elif local == "si":
+                string_at, string_elements = depth, 0
+                self.strings += 1
+                if self.strings > self.max_cells:
+                    refuse(f"holds more than {self.max_cells:,} shared strings")
+            else:
+                self.other += 1
+                if self.other > MAX_OTHER_ELEMENTS:
+                    refuse(f"brings the workbook over {MAX_OTHER_ELEMENTS:,} elements")
+
+        def end(_: str) -> None:
+            nonlocal depth, row_at, string_at
+            if depth == row_at:
+                row_at = 0
+            if depth == string_at:
+                string_at = 0
+            depth -= 1
+
+        parser.StartDoctypeDeclHandler = doctype
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        tail = 0  # bytes since the last '<' of the chunks read so far
+        try:
+            with archive.open(name) as f:
+                while chunk := f.read(CHUNK):
+                    runs = chunk.split(b"<")
+                    if max(tail + len(runs[0]), *(len(r) for r in runs[1:])) > MAX_RUN:
+                        refuse(
+                            f"has a text or tag longer than {MAX_RUN:,} bytes (a cell holds "
+                            f"{MAX_CELL_CHARS:,} characters at most)"
+                        )
+                    tail = len(runs[-1]) if len(runs) > 1 else tail + len(chunk)
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            refuse(f"is not well-formed XML ({exc})")
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            refuse(f"cannot be unpacked ({exc})")
+
+
+def check_xml(path: Path, parts: Sequence[zipfile.ZipInfo], *, cells: int) -> None:
+    """Scan every XML part of the workbook within `cells` (`_XmlBudget`)."""
+    budget = _XmlBudget(path, cells)
+    with zipfile.ZipFile(path) as archive:
+        for part in parts:
+            if part.filename.lower().endswith((".xml", ".rels", ".vml")):
+                budget.scan(archive, part.filename)
+
+
+def open_xlsx(
+    path: Path, *, limit: int = MAX_XLSX_BYTES, streaming: bool = True, cells: int | None = None
+) -> Workbook:
+    """An XLSX workbook checked before parsing (`check_zip`, then `check_xml` within `cells`,
+    by default MAX_CELLS when `streaming`, else MAX_FORM_CELLS); `streaming` opens it
+    read-only with computed values, otherwise whole with formulas as typed (small forms)."""
+    parts = check_zip(path, limit=limit)
+    check_xml(path, parts, cells=cells or (MAX_CELLS if streaming else MAX_FORM_CELLS))
     try:
         return load_workbook(path, read_only=streaming, data_only=streaming)
     except Exception as exc:  # openpyxl raises many types for broken files
@@ -290,7 +483,8 @@ def open_xlsx(path: Path, *, limit: int = MAX_XLSX_BYTES, streaming: bool = True
 
 def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
     """The sheet as a table of text; hostile workbooks fail with a message, in bounded time
-    (defusedxml refuses entity tricks; the <dimension> record is ignored)."""
+    and memory (`open_xlsx` bounds the XML before openpyxl reads it, defusedxml refuses
+    entity tricks, the <dimension> record is ignored, rows go to Arrow in batches)."""
     book = open_xlsx(path)
     try:
         if sheet is not None and sheet not in book.sheetnames:
@@ -310,8 +504,18 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
         names = unique_names(header)
         _refuse_row_column(path, names)
         width = len(names)
+        schema = pa.schema([(ROW_COLUMN, pa.int64()), *((n, pa.string()) for n in names)])
+        batches: list[pa.RecordBatch] = []
         numbers: list[int] = []
         columns: list[list[str | None]] = [[] for _ in names]
+
+        def flush() -> None:  # to Arrow every BATCH rows: text kept compact, not as objects
+            arrays = [pa.array(numbers, pa.int64())] + [pa.array(c, pa.string()) for c in columns]
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            numbers.clear()
+            for c in columns:
+                c.clear()
+
         for number, values in enumerate(
             ws.iter_rows(min_row=2, max_col=width + 1, values_only=True), start=2
         ):
@@ -326,11 +530,10 @@ def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
             for i in range(width):
                 v = values[i] if i < len(values) else None
                 columns[i].append(None if v is None else _cell_text(v))
-        table = {ROW_COLUMN: pa.array(numbers, type=pa.int64())}
-        table.update(
-            {n: pa.array(c, type=pa.string()) for n, c in zip(names, columns, strict=True)}
-        )
-        return pa.table(table)
+            if len(numbers) == BATCH:
+                flush()
+        flush()
+        return pa.Table.from_batches(batches, schema=schema)
     except InputDataError:
         raise
     except Exception as exc:  # malformed XML inside a valid zip, forbidden entities, ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from improve.domain.programme import DataSource
 from improve.errors import StorageError
 
 _COLUMNS = ", ".join(f'"{c}"' for c in TICKET_TYPES)
+_GENERATION = re.compile(r"g[0-9]{6,}")  # what CURRENT may name: a folder of the store
 
 
 def _month(alias: str = "") -> str:
@@ -63,7 +65,13 @@ class TicketStore:
         pointer = self.root / "CURRENT"
         if not pointer.exists():
             return None
-        gen = self.root / pointer.read_text(encoding="utf-8").strip()
+        name = pointer.read_text(encoding="utf-8").strip()
+        if not _GENERATION.fullmatch(name):
+            raise StorageError(
+                f"{pointer} names {name[:80]!r}, not a generation like g000003; restore it "
+                "from a backup or delete the store folder and import again"
+            )
+        gen = self.root / name
         if not gen.is_dir():
             raise StorageError(
                 f"{pointer} names {gen.name}, which is missing; restore it from "

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from improve.domain.base import Locale, Model, RootCause, Text
 from improve.domain.kpi import KPI_NAMES
+from improve.domain.paths import RelativePath, escape_reason
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "ticket_id", "created_at", "first_response_at", "resolved_at", "channel", "category",
@@ -63,6 +64,17 @@ class DataSources(Model):
     tickets: DataSource
     surveys: DataSource | None = None
     progress: DataSource | None = None
+
+    @field_validator("tickets", "surveys", "progress")
+    @classmethod
+    def _inside_the_data_folder(cls, source: DataSource | None) -> DataSource | None:
+        reason = None if source is None else escape_reason(source.path)
+        if source is not None and reason is not None:
+            raise ValueError(
+                f"path {source.path!r} {reason}; give it relative to the data folder (the "
+                "programme file's folder, or --data-root) and inside it, like data/tickets.csv"
+            )
+        return source
 
     @field_validator("tickets")
     @classmethod
@@ -175,6 +187,11 @@ class BusinessHours(Model):
     def _quoted(cls, value: object) -> object:
         if isinstance(value, int):
             raise ValueError(f'{value} is not a time; quote it in YAML, e.g. "09:00"')
+        if isinstance(value, str) and not re.match(_HHMM, value.strip()):
+            raise ValueError(
+                f"{value!r} is not a time of day; write it as HH:MM from 00:00 to 23:59, "
+                'e.g. "09:00"'
+            )
         return value
 
     @model_validator(mode="after")
@@ -240,7 +257,11 @@ class Withdrawal(Model):
 class CycleSettings(Model):
     """Dates and rules of the current cycle."""
 
-    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Cycle id.")
+    key: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=64,
+        description="Cycle id; names the cycle's reports folder.",
+    )
     diagnosis_date: date = Field(description="Baseline window ends the day before this.")
     baseline_months: int = Field(default=12, ge=6, le=12, description="Baseline window length.")
     plan_start: date = Field(description="First day the plan may schedule work.")
@@ -284,7 +305,9 @@ def _pilot_columns(columns: dict[str, object], what: str) -> None:
 class Pilot(Model):
     """A measure first run in a small scope, compared with a control group (试点)."""
 
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Name in `--pilot NAME`.")
+    key: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64, description="Name in `--pilot NAME`."
+    )
     name: Text
     strategy: str = Field(description="Playbook strategy key the pilot tries out.")
     kpis: tuple[KpiName, ...] = Field(
@@ -365,11 +388,30 @@ class Scorecards(Model):
         return dict(self.roles[role]) if role else dict(DEFAULT_WEIGHTS)
 
 
+class Notifications(Model):
+    """Where the team hears from improve: a Prefect notification block (Slack, Microsoft
+    Teams, e-mail, a custom webhook ...) configured on the Prefect server, by its slug."""
+
+    block: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="The block as type-slug/name, like slack-webhook/service-desk.",
+    )
+    digest: bool = Field(default=True, description="Send the weekly digest.")
+    failures: bool = Field(
+        default=True, description="Announce failed review, digest and reminder runs."
+    )
+
+
 class Programme(Model):
     """A service-improvement programme: scope, data, people and the current cycle."""
 
     schema_version: Literal[1] = 1
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Programme id.")
+    key: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        max_length=64,
+        description="Programme id; names its store and reports folders.",
+    )
     name: Text
     owner: str = Field(min_length=1, description="Programme owner (改进项目负责人).")
     timezone: str = Field(default="Asia/Shanghai")
@@ -379,6 +421,9 @@ class Programme(Model):
     departments: tuple[Department, ...] = Field(min_length=1)
     approvers: Approvers
     review: ReviewSchedule = ReviewSchedule()
+    notifications: Notifications = Field(
+        default_factory=Notifications, description="The Prefect notification block, if any."
+    )
     cycle: CycleSettings
     pilots: tuple[Pilot, ...] = Field(default=(), description="Pilots (试点) of the cycle.")
     risks: tuple[RiskSetting, ...] = Field(default=(), description="The risk register.")
@@ -391,8 +436,12 @@ class Programme(Model):
         default=None,
         description="When set, first response and resolution are measured in business hours.",
     )
-    playbook: str | None = Field(default=None, description="Playbook file; embedded default.")
-    root_cause_rules: str | None = Field(default=None, description="Rules file; embedded default.")
+    playbook: RelativePath | None = Field(
+        default=None, description="Playbook file, inside the programme file's folder."
+    )
+    root_cause_rules: RelativePath | None = Field(
+        default=None, description="Rules file, inside the programme file's folder."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -21,6 +21,14 @@ from improve.settings import Settings, load_settings
 from improve.storage.db import make_engine, migrate, session_factory
 
 
+def programme_calendar(programme: Programme) -> WorkCalendar:
+    """The programme's working days around its cycle: weekends, mainland China holidays,
+    make-up days and its own days off."""
+    cycle = programme.cycle
+    first = cycle.diagnosis_date - timedelta(days=400)
+    return china_calendar(range(first.year, cycle.deadline.year + 2), programme.days_off)
+
+
 @dataclass
 class RunContext:
     """A programme, where its data lives, the database and where reports go."""
@@ -100,10 +108,7 @@ class RunContext:
     @cached_property
     def calendar(self) -> WorkCalendar:
         """Working days: weekends, mainland China holidays, make-up days, programme days off."""
-        cycle = self.programme.cycle
-        first = cycle.diagnosis_date - timedelta(days=400)
-        years = range(first.year, cycle.deadline.year + 2)
-        return china_calendar(years, self.programme.days_off)
+        return programme_calendar(self.programme)
 
     @property
     def store(self) -> TicketStore:

@@ -14,13 +14,18 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from improve.domain.base import Locale, Stage
 from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
 from improve.errors import ApprovalError
-from improve.orchestration import pipeline, tasks
+from improve.faults import crash_point
+from improve.orchestration import pipeline, runs, tasks
 from improve.orchestration.context import RunContext
+from improve.orchestration.notify import announce_failure
+from improve.orchestration.portal import record_notified, was_notified
+from improve.reports.digest import digest_markdown, digest_subject
 from improve.reports.meetings import monthly_markdown, weekly_markdown
 from improve.storage.repository import StoredReport
 
@@ -47,6 +52,11 @@ class CycleOutcome:
     index: str | None = None
 
 
+def _whole(value: Any) -> Any:
+    """Pass `value` to a task as it is: Prefect does not walk it looking for futures."""
+    return quote(value)
+
+
 @flow(name="improve-stage", flow_run_name="{stage}")
 def stage_flow(
     config_path: str,
@@ -63,12 +73,15 @@ def stage_flow(
         step = Stage(stage)
         who = actor or ctx.programme.owner
         inputs = tasks.read_inputs(ctx, step)
-        facts = tasks.read_facts(ctx, step, inputs)
-        artifact = tasks.compute(ctx, step, inputs, facts)
-        stored, created = tasks.store(ctx, artifact, facts, who)
+        # quote(): Prefect would walk these large values twice per task (17 s of a cycle)
+        facts = tasks.read_facts(ctx, step, _whole(inputs))
+        artifact = tasks.compute(ctx, step, _whole(inputs), _whole(facts))
+        stored, created = tasks.store(ctx, _whole(artifact), _whole(facts), who)
         if auto_approve and stored.status != "approved":
             stored = tasks.auto_approve(ctx, stored)
+        crash_point(f"approved-{step.value}")
         tasks.publish(ctx)
+        crash_point(f"after-{step.value}")
         get_run_logger().info(
             "%s: %s v%s (%s, %s)",
             step.value,
@@ -99,26 +112,36 @@ def cycle_flow(
     """Run the stages in PDCA order; stop at the first artifact still awaiting approval."""
     ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
     programme, cycle, reports = ctx.programme.key, ctx.programme.cycle.key, ctx.reports_dir
-    ctx.close()
     wanted = [Stage(s) for s in stages] if stages else list(Stage)
     done: list[StageOutcome] = []
-    for step in sorted(wanted, key=lambda s: s.order):
-        outcome = stage_flow(
-            config_path, step.value, data_root=data_root, locale=locale, auto_approve=auto_approve
-        )
-        done.append(outcome)
-        if outcome.status != "approved":
-            get_run_logger().warning(
-                "stage gate: %s v%s awaits its review; run `improve approve %s --as NAME` at "
-                "each level (author, cross, final), then "
-                "run the cycle again",
-                outcome.artifact_id,
-                outcome.version,
-                outcome.artifact_id,
-            )
-            return CycleOutcome(
-                programme, cycle, done, waiting_for=outcome, index=str(reports / "index.html")
-            )
+    try:
+        with runs.claimed(ctx):  # one run per programme; a killed one is marked crashed
+            for step in sorted(wanted, key=lambda s: s.order):
+                outcome = stage_flow(
+                    config_path,
+                    step.value,
+                    data_root=data_root,
+                    locale=locale,
+                    auto_approve=auto_approve,
+                )
+                done.append(outcome)
+                if outcome.status != "approved":
+                    get_run_logger().warning(
+                        "stage gate: %s v%s awaits its review; run `improve approve %s --as "
+                        "NAME` at each level (author, cross, final), then run the cycle again",
+                        outcome.artifact_id,
+                        outcome.version,
+                        outcome.artifact_id,
+                    )
+                    return CycleOutcome(
+                        programme,
+                        cycle,
+                        done,
+                        waiting_for=outcome,
+                        index=str(reports / "index.html"),
+                    )
+    finally:
+        ctx.close()
     return CycleOutcome(programme, cycle, done, index=str(reports / "index.html"))
 
 
@@ -217,7 +240,7 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower())).strip("-")
 
 
-@flow(name="improve-weekly-review", flow_run_name="weekly-{period}")
+@flow(name="improve-weekly-review", flow_run_name="weekly-{period}", on_failure=[announce_failure])
 def weekly_review_flow(
     config_path: str,
     period: str | None = None,
@@ -229,14 +252,17 @@ def weekly_review_flow(
     earlier week of the cycle with no stored review): progress against plan,
     overdue and due-soon tasks, blockers, KPIs on their target paths; stored once per
     content, published as a workbook and a page, and shown in the Prefect UI as Markdown.
-    It also writes the progress workbook owners fill in for the coming week."""
+    It also writes the progress workbook owners fill in for the coming week, then runs the
+    week's digest (sent through the programme's notification block, if any)."""
     ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
     try:
         today = date.today()
         week = period or pipeline.last_complete_week(today)
-        return _with_catch_up(ctx, "weekly", week, today, catch_up, _one_week)
+        outcome = _with_catch_up(ctx, "weekly", week, today, catch_up, _one_week)
     finally:
         ctx.close()
+    weekly_digest_flow(config_path, period=week, data_root=data_root, locale=locale)
+    return outcome
 
 
 def _with_catch_up(
@@ -293,7 +319,11 @@ def _one_week(ctx: RunContext, week: str) -> ReviewOutcome:
     )
 
 
-@flow(name="improve-monthly-retrospective", flow_run_name="monthly-{period}")
+@flow(
+    name="improve-monthly-retrospective",
+    flow_run_name="monthly-{period}",
+    on_failure=[announce_failure],
+)
 def monthly_retrospective_flow(
     config_path: str,
     period: str | None = None,
@@ -329,3 +359,68 @@ def _one_month(ctx: RunContext, month: str) -> ReviewOutcome:
     return _published(
         ctx, retro, stored, created, files, monthly_markdown(retro, locale=ctx.locale)
     )
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    """What one digest run produced, and whether it went out (`notified`) through the
+    programme's notification block."""
+
+    period: str
+    version: int
+    created: bool
+    notified: bool
+    files: list[str]
+    digest: dict[str, Any]
+
+
+@flow(name="improve-weekly-digest", flow_run_name="digest-{period}", on_failure=[announce_failure])
+def weekly_digest_flow(
+    config_path: str,
+    period: str | None = None,
+    data_root: str | None = None,
+    locale: Locale | None = None,
+) -> DigestOutcome:
+    """周报摘要 of one ISO week (by default the last complete one): the reviews waiting on
+    someone, tasks overdue and due soon, KPI alerts; stored once per content, written as
+    Markdown and a page, shown in the Prefect UI, and sent once per version through the
+    programme's notification block when it names one (a week with nothing to act on is not
+    sent)."""
+    ctx = RunContext.load(config_path, data_root=data_root, locale=locale)
+    try:
+        week = period or pipeline.last_complete_week(date.today())
+        digest = tasks.compute_digest(ctx, week)
+        stored, created = tasks.store_digest(ctx, digest)
+        files = tasks.publish_digest(ctx, digest)
+        markdown = digest_markdown(digest, locale=ctx.locale)
+        create_markdown_artifact(
+            key=artifact_key(ctx.programme.key, ctx.programme.cycle.key, "digest", week),
+            markdown=markdown,
+            description=f"Weekly digest {week} of {ctx.programme.key}",
+        )
+        settings, logger = ctx.programme.notifications, get_run_logger()
+        sent = False
+        if settings.block and settings.digest and not digest.quiet:
+            if was_notified(ctx, stored):
+                logger.info("digest %s v%s was sent already", week, stored.version)
+            else:
+                tasks.notify(settings.block, digest_subject(digest, ctx.locale), markdown)
+                record_notified(ctx, stored, settings.block)
+                sent = True
+        logger.info(
+            "Weekly digest %s: v%s (%s)%s",
+            week,
+            stored.version,
+            "new" if created else "unchanged",
+            f", sent through {settings.block}" if sent else "",
+        )
+        return DigestOutcome(
+            period=week,
+            version=stored.version,
+            created=created,
+            notified=sent,
+            files=[str(f) for f in files],
+            digest=digest.model_dump(mode="json"),
+        )
+    finally:
+        ctx.close()

@@ -56,8 +56,10 @@ from improve.domain.meetings import (
     parse_week,
     week_of,
 )
+from improve.domain.portfolio import Digest
 from improve.domain.review import RootCauseReview
 from improve.errors import ConfigError, InputDataError, StageError
+from improve.faults import crash_point
 from improve.orchestration.context import RunContext
 from improve.reports.meetings import write_monthly, write_weekly
 from improve.reports.progressbook import build_progress_workbook, progress_name
@@ -362,7 +364,13 @@ def store(
                     for name, value in m.values.items()
                 ],
             )
+        crash_point(f"store-{_stage_name(artifact)}")  # written, not committed yet
     return stored, created
+
+
+def _stage_name(artifact: Artifact) -> str:
+    stage: Stage = artifact.stage  # type: ignore[attr-defined]
+    return stage.value
 
 
 def auto_approve(ctx: RunContext, stored: StoredArtifact) -> StoredArtifact:
@@ -800,9 +808,9 @@ def compute_weekly(
 
 
 def store_review(
-    ctx: RunContext, review: WeeklyReview | MonthlyRetrospective, *, actor: str
+    ctx: RunContext, review: WeeklyReview | MonthlyRetrospective | Digest, *, actor: str
 ) -> tuple[StoredReport, bool]:
-    """Save a period's review (the same content again stores nothing)."""
+    """Save a period's review or digest (the same content again stores nothing)."""
     with ctx.transaction() as session:
         return repo.save_cadence_report(
             session=session,

@@ -32,6 +32,7 @@ from improve.domain.standards import (
 )
 from improve.errors import ApprovalError, InputDataError, StageError
 from improve.orchestration.context import RunContext
+from improve.orchestration.notify import announce_failure
 from improve.reports.site import save_workbook, write_text_atomic
 from improve.reports.standards import (
     StandardFacts,
@@ -443,7 +444,11 @@ class ReminderOutcome:
     file: str
 
 
-@flow(name="improve-standards-review-reminder", flow_run_name="standards-review")
+@flow(
+    name="improve-standards-review-reminder",
+    flow_run_name="standards-review",
+    on_failure=[announce_failure],
+)
 def standards_review_reminder_flow(
     config_path: str, today: str | None = None, locale: Locale | None = None
 ) -> ReminderOutcome:

@@ -11,8 +11,10 @@ from prefect.cache_policies import NO_CACHE
 from improve.domain.base import Artifact, Stage
 from improve.domain.facts import MonthlyFacts, WeeklyFacts
 from improve.domain.meetings import MonthlyRetrospective, WeeklyReview
-from improve.orchestration import pipeline
+from improve.domain.portfolio import Digest
+from improve.orchestration import pipeline, portal
 from improve.orchestration.context import RunContext
+from improve.orchestration.notify import send
 from improve.storage.repository import StoredArtifact, StoredReport
 
 # The context holds live connections: never hash or persist it. I/O steps retry twice.
@@ -142,3 +144,33 @@ def store_month(
 def publish_month(ctx: RunContext, retro: MonthlyRetrospective) -> list[Path]:
     """Write the retrospective's workbook and page."""
     return pipeline.publish_monthly(ctx, retro)
+
+
+@task(
+    name="compute-digest", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S
+)
+def compute_digest(ctx: RunContext, period: str) -> Digest:
+    """The week's digest, read from the store."""
+    return portal.compute_digest(ctx, period)
+
+
+@task(
+    name="store-digest", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S
+)
+def store_digest(ctx: RunContext, digest: Digest) -> tuple[StoredReport, bool]:
+    """Save the digest (the same content again stores nothing)."""
+    return pipeline.store_review(ctx, digest, actor=ctx.programme.owner)
+
+
+@task(
+    name="publish-digest", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S
+)
+def publish_digest(ctx: RunContext, digest: Digest) -> list[Path]:
+    """The digest's Markdown and page beside the reports."""
+    return portal.publish_digest(ctx, digest)
+
+
+@task(name="notify", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=10)
+def notify(block: str, subject: str, body: str) -> None:
+    """Send through the programme's Prefect notification block (retried: networks fail)."""
+    send(block, subject, body)

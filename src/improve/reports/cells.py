@@ -3,12 +3,12 @@ titles, header rows, column widths and print set-up."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -33,20 +33,47 @@ TITLE_FONT = Font(bold=True, size=14)
 # A text starting with one of these is read as a formula (or DDE) by Excel and LibreOffice.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARS = 32_767  # Excel's limit; longer text is cut rather than corrupting the file
+# What XML 1.0 cannot hold: the C0 controls but tab, LF and CR, the surrogates, U+FFFE and
+# U+FFFF. openpyxl's own ILLEGAL_CHARACTERS_RE misses the last three, and one of them in a
+# cell (or the document title) leaves a file neither Excel nor openpyxl opens cleanly.
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_WIDTH = 60
 HEADER_ROW = 4  # title, subtitle, a blank row, then the table
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML cannot hold."""
+    return XML_ILLEGAL.sub("", value)
+
+
+def cell_text(value: str) -> str:
+    """The text a cell holds for `value`, exactly as it reads back from the saved file:
+    characters XML cannot hold dropped, line breaks as LF (an XML reader turns a bare CR
+    into LF anyway), cut at Excel's 32,767 characters (UTF-16 units: a character beyond the
+    BMP, such as an emoji, counts two, as in Excel's LEN)."""
+    text = xml_text(value)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) <= MAX_CELL_CHARS // 2 or len(text.encode("utf-16-le")) <= 2 * MAX_CELL_CHARS:
+        return text
+    units = 0
+    for end, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > MAX_CELL_CHARS:
+            return text[:end]
+    return text
 
 
 def write_cell(ws: Worksheet, row: int, column: int, value: Any, fmt: Fmt = "text") -> Cell:
     """Write one value with its number format; a str is always a text cell, never a formula.
 
-    Characters XML cannot hold are dropped and over-long text is cut, so odd input never
-    makes the workbook unwritable."""
+    The text is `cell_text(value)`: odd input never makes the workbook unwritable or
+    unreadable, and the file reads back as the cell was written."""
     if isinstance(value, Val):
         value, fmt = value.value, value.fmt
     cell = ws.cell(row=row, column=column)
     if isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_CHARS]
+        text = cell_text(value)
         cell.value = text
         cell.data_type = "s"  # openpyxl itself would store '=...' as a formula
         if text.startswith(FORMULA_START):
@@ -113,6 +140,6 @@ def finish_book(book: Workbook, default: Worksheet | None, title: str) -> Workbo
     if default is not None:
         book.remove(default)
     book.active = 0
-    book.properties.title = title
+    book.properties.title = xml_text(title)  # a standard's title is data
     book.properties.creator = "improve"
     return book

@@ -217,7 +217,7 @@ def _waterfalls(a: DiagnosisReport, w: Words) -> list[str]:
             if s.dimension == lead.dimension
         }
         gap = e.value - e.reference
-        dim = dim_label(lead.dimension, w)
+        dim = label(dim_label(lead.dimension, w))  # an unknown dimension shows as stored
         steps = [(value, shares[value] * gap) for value in lead.top]
         others = gap - sum(v for _, v in steps)
         start = w("基准", "benchmark") if e.basis == "benchmark" else w("前三月", "first 3 months")

@@ -14,7 +14,7 @@ from improve.reports.content import STATUS
 from improve.reports.figures import CRITICAL, NORMAL, fragment, label
 from improve.reports.labels import kpi_label, kv
 from improve.reports.page import render_sections
-from improve.reports.sections import Section, Val, Words
+from improve.reports.sections import Section, Val, Words, md_text
 from improve.reports.site import save_workbook, write_text_atomic
 from improve.reports.workbook import build_sections_workbook
 
@@ -171,21 +171,13 @@ def weekly_chart(review: WeeklyReview, w: Words) -> str:
     return fragment(fig, "weekly-progress")
 
 
-def _md(text: str) -> str:
-    """Data text inert in Markdown: no HTML, no table cell breaks, no emphasis."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for ch in "\\`*_[]|#":
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\n", " ")
-
-
 def weekly_markdown(review: WeeklyReview, *, locale: Locale) -> str:
     """The review as Markdown for the Prefect UI (and the weekly digest)."""
     w = Words(locale)
     spi = "—" if review.spi is None else f"{review.spi:.2f}"
     sv = "—" if review.sv_points is None else f"{review.sv_points:+.1f}"
     lines = [
-        f"# {w(*TITLE)} {review.period} · {_md(review.programme)}/{_md(review.cycle)}",
+        f"# {w(*TITLE)} {review.period} · {md_text(review.programme)}/{md_text(review.cycle)}",
         "",
         f"{w('计划', 'Plan')} {review.plan.artifact_id} v{review.plan.version} · "
         f"SPI **{spi}** · {w('进度偏差', 'schedule variance')} **{sv}** "
@@ -195,17 +187,18 @@ def weekly_markdown(review: WeeklyReview, *, locale: Locale) -> str:
     ]
     by_id = {t.task_id: t for t in review.tasks}
     lines += [
-        f"- {_md(tid)} · {_md(by_id[tid].owner)} · {by_id[tid].overdue_days} "
+        f"- {md_text(tid)} · {md_text(by_id[tid].owner)} · {by_id[tid].overdue_days} "
         f"{w('个工作日', 'working days')}"
         for tid in review.overdue
     ] or ["- —"]
     lines += ["", f"## {w('即将到期', 'Due soon')} ({len(review.due_soon)})"]
     lines += [
-        f"- {_md(tid)} · {_md(by_id[tid].owner)} · {by_id[tid].end}" for tid in review.due_soon
+        f"- {md_text(tid)} · {md_text(by_id[tid].owner)} · {by_id[tid].end}"
+        for tid in review.due_soon
     ] or ["- —"]
     lines += ["", f"## {w('各部门阻碍', 'Blockers by department')}"]
     lines += [
-        f"- **{_md(g.department)}** {_md(tid)}: {_md(text)}"
+        f"- **{md_text(g.department)}** {md_text(tid)}: {md_text(text)}"
         for g in review.blockers
         for tid, text in g.blockers
     ] or ["- —"]
@@ -456,21 +449,22 @@ def monthly_markdown(retro: MonthlyRetrospective, *, locale: Locale) -> str:
     w = Words(locale)
     spi = "—" if retro.spi is None else f"{retro.spi:.2f}"
     lines = [
-        f"# {w(*MONTHLY_TITLE)} {retro.period} · {_md(retro.programme)}/{_md(retro.cycle)}",
+        f"# {w(*MONTHLY_TITLE)} {retro.period} · {md_text(retro.programme)}/{md_text(retro.cycle)}",
         "",
         f"SPI **{spi}** · {w('调整后计划完成', 'plan end after re-planning')} {retro.plan_end}",
         "",
         f"## {w('偏差及原因', 'Deviations')}",
     ]
     lines += [
-        f"- {_md(d.task_id)} ({_md(d.owner)}): {_md(d.cause or '—')}" for d in retro.deviations
+        f"- {md_text(d.task_id)} ({md_text(d.owner)}): {md_text(d.cause or '—')}"
+        for d in retro.deviations
     ] or ["- —"]
     lines += ["", f"## {w('指标展望', 'Outlook')}"]
     lines += [f"- {f.target_id} {f.kpi}: {w(*OUTLOOK[f.outlook])}" for f in retro.forecasts]
     lines += ["", f"## {w('风险', 'Risks')}"]
-    lines += [f"- [{r.score}] {_md(w.text(r.title))} · {_md(r.owner)}" for r in retro.risks] or [
-        "- —"
-    ]
+    lines += [
+        f"- [{r.score}] {md_text(w.text(r.title))} · {md_text(r.owner)}" for r in retro.risks
+    ] or ["- —"]
     return "\n".join(lines) + "\n"
 
 

@@ -42,6 +42,16 @@ class NavLink:
     label: str
 
 
+@dataclass(frozen=True)
+class PageLinks:
+    """Where a page finds plotly.min.js (a relative folder, ending in /) and the portal's
+    extra links: home (the portfolio) and the same page in the other language."""
+
+    assets: str = ""
+    home: NavLink | None = None
+    alt_lang: NavLink | None = None
+
+
 @cache
 def environment() -> Environment:
     """The Jinja environment of every page (autoescaped)."""
@@ -77,12 +87,14 @@ def render_page(
     ref: ArtifactRef | None = None,
     status: str | None = None,
     stages: Sequence[Stage] | None = None,
+    links: PageLinks | None = None,
 ) -> str:
     """The stage's HTML page: charts, then one table per section.
 
-    The page loads plotly.min.js from its own folder and links index.html and the pages of
-    `stages` (all six by default), so it belongs in the folder `write_cycle_reports` fills.
-    `ref` and `status` add the stored version and approval state to the page's header."""
+    The page loads plotly.min.js from its own folder (or `links.assets`) and links
+    index.html and the pages of `stages` (all six by default), so it belongs in the folder
+    `write_cycle_reports` (or the portal) fills. `ref` and `status` add the stored version
+    and approval state to the page's header."""
     w = Words(locale)
     stage: Stage = artifact.stage  # type: ignore[attr-defined]
     meta = f"{artifact.programme} / {artifact.cycle}"
@@ -107,6 +119,7 @@ def render_page(
         stages=list(Stage) if stages is None else list(stages),
         current=stage.value,
         charts=charts_for(artifact, w),
+        links=links,
     )
 
 
@@ -137,10 +150,12 @@ def render_sections(
     stages: Sequence[Stage],
     current: str,
     charts: Sequence[str],
+    links: PageLinks | None = None,
 ) -> str:
     """A page of charts then a table per section, in the cycle's folder (its navigation
-    links the pages of `stages` and the index)."""
+    links the pages of `stages` and the index, and `links` adds the portal's)."""
     w = Words(locale)
+    links = links or PageLinks()
     tables = [section_table(s) for s in sections]
     return (
         environment()
@@ -155,6 +170,9 @@ def render_sections(
             index_label=w("总览", "Overview"),
             charts=charts,
             sections=tables,
+            assets=links.assets,
+            home=links.home,
+            alt_lang=links.alt_lang,
         )
     )
 

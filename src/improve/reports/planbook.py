@@ -161,7 +161,7 @@ def _validations(ws: Worksheet, programme: Programme | None, w: Words, last: int
         letter = get_column_letter(col)
         dates.add(f"{letter}{FIRST_ROW}:{letter}{last}")
     names = ",".join(sorted(programme.people)) if programme else ""
-    listable = all("," not in n and '"' not in n for n in programme.people) if programme else False
+    listable = all(_listable(n) for n in programme.people) if programme else False
     if names and listable and len(names) + 2 <= MAX_LIST_CHARS:
         owners = DataValidation(
             type="list",
@@ -173,6 +173,18 @@ def _validations(ws: Worksheet, programme: Programme | None, w: Words, last: int
         ws.add_data_validation(owners)
         letter = get_column_letter(COL_OWNER)
         owners.add(f"{letter}{FIRST_ROW}:{letter}{last}")
+
+
+def _listable(name: str) -> bool:
+    """Whether a name may be an item of an inline drop-down list: no list separator or
+    quote, nothing XML cannot hold, and nothing a spreadsheet might take for a formula once
+    picked into the cell."""
+    return (
+        "," not in name
+        and '"' not in name
+        and not name.startswith(cells.FORMULA_START)
+        and cells.cell_text(name) == name
+    )
 
 
 def raci_sheet(ws: Worksheet, plan: ImplementationPlan, w: Words) -> None:

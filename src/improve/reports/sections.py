@@ -79,3 +79,11 @@ def is_numeric(value: Any, fmt: Fmt) -> bool:
     if isinstance(value, Val):
         value, fmt = value.value, value.fmt
     return fmt not in ("text", "date") and not isinstance(value, str)
+
+
+def md_text(text: str) -> str:
+    """Data text inert in Markdown: no HTML, no table cell breaks, no emphasis."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\`*_[]|#":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")

@@ -22,6 +22,7 @@ from improve.domain.artifacts import ARTIFACT_TYPES, EvaluationReport, TargetLis
 from improve.domain.base import Artifact, ArtifactRef, Locale, Stage
 from improve.domain.programme import Programme
 from improve.errors import ReportError
+from improve.faults import crash_point
 from improve.reports.page import render_index, render_page
 from improve.reports.workbook import build_workbook
 
@@ -48,6 +49,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
+        crash_point(f"report-write:{path.name}")  # the new file complete, not in place yet
         tmp.replace(path)
     except OSError as exc:
         raise ReportError(

@@ -50,7 +50,7 @@ from improve.errors import InputDataError
 from improve.reports import cells
 from improve.reports.cells import HEADER_ROW, display_width, write_cell
 from improve.reports.page import NavLink, environment, section_table
-from improve.reports.sections import Section, Words, display
+from improve.reports.sections import Section, Words, display, md_text
 from improve.reports.site import save_workbook, write_text_atomic
 
 FORMAT = "improve.standard-workbook"
@@ -1053,13 +1053,6 @@ def write_standards_index(
     return path
 
 
-def _md(text: str) -> str:
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for ch in "\\`*_[]|#":
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\n", " ")
-
-
 def reminder_markdown(
     due: Sequence[tuple[StandardVersion, date]],
     *,
@@ -1072,7 +1065,7 @@ def reminder_markdown(
     w = Words(locale)
     lines = [
         f"# {w('服务标准季度回顾提醒', 'Quarterly review of the service standards')} · "
-        f"{_md(programme.key)} · {today}",
+        f"{md_text(programme.key)} · {today}",
         "",
     ]
     if not due:
@@ -1087,7 +1080,7 @@ def reminder_markdown(
     ]
     for v, when in due:
         lines.append(
-            f"| {_md(v.key)} | {v.version} | {_md(w.text(v.document.basic.name))} | "
+            f"| {md_text(v.key)} | {v.version} | {md_text(w.text(v.document.basic.name))} | "
             f"{_when(v.published_at, programme.timezone)} | {when} |"
         )
     lines += [

@@ -71,21 +71,19 @@ def build_worksheet(
     for problem in report.problems:
         _problem_sheet(book.create_sheet(problem.id), problem, w, reviews.get(problem.key))
     meta = book.create_sheet(META_SHEET)
-    for row in (
+    fields: list[tuple[str, object]] = [
         ("format", FORMAT),
         ("format_version", FORMAT_VERSION),
         ("diagnosis_id", ref.artifact_id),
         ("diagnosis_version", ref.version),
         ("content_hash", ref.content_hash),
         ("locale", locale),
-    ):
-        meta.append(list(row))
-    meta.append([])
-    meta.append(["sheet", "problem_key"])
-    for problem in report.problems:
-        r = meta.max_row + 1
-        write_cell(meta, r, 1, problem.id)
-        write_cell(meta, r, 2, problem.key)
+    ]
+    rows = [*fields, None, ("sheet", "problem_key"), *((p.id, p.key) for p in report.problems)]
+    for r, row in enumerate(rows, start=1):
+        if row is not None:  # the blank row between the fields and the sheet map
+            write_cell(meta, r, 1, row[0])
+            write_cell(meta, r, 2, row[1], "int")
     meta.sheet_state = "hidden"
     meta.protection.sheet = True
     return finish_book(

@@ -126,6 +126,14 @@ def append(
     return row
 
 
+def recorded(*, session: Session, action: str, object: str) -> bool:
+    """Whether the trail holds an entry of `action` on `object`."""
+    found = session.scalar(
+        select(AuditRow.id).where(AuditRow.object == object, AuditRow.action == action).limit(1)
+    )
+    return found is not None
+
+
 @dataclass(frozen=True)
 class AuditProblem:
     """One thing `verify` found wrong, naming the audit entry (when there is one)."""

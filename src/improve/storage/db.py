@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +19,7 @@ from improve.errors import StorageError
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
+MIGRATE_LOCK = 7_283_001  # the advisory lock id migrations hold on PostgreSQL
 
 _CHECK = (
     "check IMPROVE_DATABASE_URL, that the server is running and reachable, "
@@ -109,6 +110,11 @@ def migrate(engine: Engine) -> None:
     where = masked_url(engine.url)
     try:
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                # processes migrating a new database at once take turns (alembic does not)
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except DBAPIError as exc:

@@ -93,6 +93,32 @@ class CycleStatus(_Result):
     stages: tuple[StageStatus, ...]
 
 
+def _json_payload(model: BaseModel, what: str) -> dict[str, Any]:
+    """The model's JSON dump, refused (on every backend alike) when it holds a NaN or an
+    infinity: PostgreSQL's JSON rejects them, SQLite would store non-standard JSON."""
+    payload = model.model_dump(mode="json")
+    bad = _non_finite(payload, "")
+    if bad is not None:
+        raise StorageError(
+            f"{what} cannot be stored: {bad or 'a value'} is not a finite number (NaN or "
+            "infinity); the stage that computed it should give None where it has no value"
+        )
+    return payload
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The path of the first NaN or infinity in a JSON dump, if any."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if not isinstance(value, dict | list | tuple):
+        return None
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        found = _non_finite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def artifact_id_for(programme_key: str, cycle_key: str, stage: Stage) -> str:
     """`programme/cycle/stage`: the stable id of a stage's artifact in a cycle."""
     return f"{programme_key}/{cycle_key}/{stage.value}"
@@ -275,7 +301,7 @@ def save_artifact(
         artifact_id=artifact_id,
         version=previous.version + 1 if previous else 1,
         content_hash=digest,
-        payload=artifact.model_dump(mode="json"),
+        payload=_json_payload(artifact, f"artifact {artifact_id}"),
         derived_from=[r.model_dump(mode="json") for r in artifact.derived_from],
         status="pending",
         created_by=actor,
@@ -828,7 +854,7 @@ def save_cadence_report(
         kind=kind,
         period=period,
         version=last + 1,
-        payload=report.model_dump(mode="json"),
+        payload=_json_payload(report, f"the {kind} review {period}"),
         content_hash=digest,
         created_by=actor,
         created_at=utcnow(),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from improve.domain.hashing import content_hash
 from improve.domain.standards import (
+    FIRST_VERSION,
     PeriodicReview,
     ReviewDecision,
     StandardVersion,
@@ -136,6 +137,10 @@ def save_standard_version(
         if same is not None:
             return _load(session, same), False
     major, minor = parse_version(version.version)
+    if major < 1:  # the table's check would fail, as if a concurrent run had stored it
+        raise StorageError(
+            f"{version.key} {version.version}: versions start at {FIRST_VERSION}; relabel it"
+        )
     if latest is not None and (major, minor) <= (latest.major, latest.minor):
         raise StorageError(
             f"{version.key} {version.version} is not after {latest.version}, the latest stored "

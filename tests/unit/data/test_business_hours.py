@@ -64,7 +64,7 @@ def test_seven_day_desk_without_holidays(tmp_path: Path) -> None:
     [
         ({"start": 540}, "quote it"),
         ({"start": "18:00", "end": "09:00"}, "open before"),
-        ({"start": "9h"}, "pattern"),
+        ({"start": "9h"}, "not a time of day; write it as HH:MM"),
         ({"weekdays": (7,)}, "0 \\(Monday\\) to 6"),
     ],
 )
