@@ -1,7 +1,7 @@
 """One cycle run of a programme at a time on this machine, and a run that was killed
 (SIGKILL, power loss) marked crashed by the next one, in Prefect and in the audit trail.
 
-A run claims `<home>/runs/<programme>.json` (created exclusively) with its process id and
+A run claims `<home>/runs/<programme>-<store>.json` (created exclusively) with its process id and
 Prefect flow run id, and removes it when it ends. A claim whose process is gone is stale:
 its flow run is set to Crashed, the audit trail records `run.crashed`, and the new run takes
 over. Runs on a worker are also marked crashed by the worker when their process dies."""
@@ -9,6 +9,7 @@ over. Runs on a worker are also marked crashed by the worker when their process 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -89,10 +90,17 @@ def _take_over(ctx: RunContext, path: Path, stale: dict[str, Any]) -> None:
     path.unlink(missing_ok=True)
 
 
+def claim_path(ctx: RunContext) -> Path:
+    """`<home>/runs/<programme>-<store>.json`: one claim per programme and store (runs of
+    the same programme on separate stores do not exclude each other)."""
+    store = hashlib.sha256(ctx.settings.resolved_database_url.encode()).hexdigest()[:12]
+    return ctx.settings.home.resolve() / "runs" / f"{ctx.programme.key}-{store}.json"
+
+
 @contextmanager
 def claimed(ctx: RunContext) -> Iterator[None]:
     """Hold the programme's run claim for the block; StageError when a live run holds it."""
-    path = ctx.settings.home.resolve() / "runs" / f"{ctx.programme.key}.json"
+    path = claim_path(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
     host = socket.gethostname()
     mine = {
