@@ -48,8 +48,11 @@ def test_weekly_review_runs_once_per_week(store: Path, sample_root: Path) -> Non
     names = {Path(f).name for f in first.files}
     assert names == {"weekly-2026-W07.xlsx", "weekly-2026-W07.html", "progress-2026-02-22.xlsx"}
     assert all((reports / n).exists() for n in names) and (reports / "plotly.min.js").exists()
-    [markdown] = asyncio.run(_markdown(artifact_key("demo", "2026-H1", "weekly", "2026-W07")))
-    assert markdown.startswith("# Weekly review 2026-W07") and "smart-service/test" in markdown
+    # (the digest flow test may have shown this week's review under the same key already)
+    markdowns = asyncio.run(_markdown(artifact_key("demo", "2026-H1", "weekly", "2026-W07")))
+    assert markdowns and all(
+        m.startswith("# Weekly review 2026-W07") and "smart-service/test" in m for m in markdowns
+    )
 
     stored = _reports(sample_root)
     again = weekly_review_flow(config, period="2026-W07", data_root=root, locale="en")
