@@ -96,7 +96,8 @@ def _outcome_json(outcome: Any, ctx: RunContext) -> dict[str, Any]:
 
 
 def _print_outcome(outcome: Any, ctx: RunContext, verb: str) -> None:
-    from improve.domain.standards import LEVEL_TITLES, STATUS_TITLES
+    from improve.domain.gate import LEVEL_TITLES
+    from improve.domain.standards import STATUS_TITLES
     from improve.stages.standards import awaiting
 
     v = outcome.stored.version
@@ -121,7 +122,8 @@ def _print_outcome(outcome: Any, ctx: RunContext, verb: str) -> None:
 def list_(config: ConfigArgument, locale: LocaleOption = None, as_json: JsonOption = False) -> None:
     """Every standard and version with its status, when it was published, its next
     quarterly review and the review level it awaits."""
-    from improve.domain.standards import LEVEL_TITLES, STATUS_TITLES
+    from improve.domain.gate import LEVEL_TITLES
+    from improve.domain.standards import STATUS_TITLES
     from improve.orchestration import standards as glue
 
     ctx = _context(config, locale)

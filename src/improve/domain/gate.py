@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from improve.domain.base import Text
 from improve.domain.programme import Approvers
 from improve.errors import ApprovalError
 
 ReviewLevel = Literal["author", "cross", "final"]
 LEVELS: tuple[ReviewLevel, ...] = ("author", "cross", "final")
+LEVEL_TITLES: dict[str, Text] = {
+    "author": Text(zh="初审（编写人）", en="author review"),
+    "cross": Text(zh="二审（跨部门负责人）", en="cross-department review"),
+    "final": Text(zh="终审（业务负责人签字）", en="final sign-off"),
+}
 LEVEL_NAMES: dict[ReviewLevel, str] = {
     "author": "author review (初审)",
     "cross": "cross-department review (二审)",

@@ -48,11 +48,6 @@ STATUS_TITLES: dict[str, Text] = {
     "rejected": Text(zh="已驳回", en="rejected"),
     "superseded": Text(zh="已被替代", en="superseded"),
 }
-LEVEL_TITLES: dict[str, Text] = {
-    "author": Text(zh="初审（编写人）", en="author review"),
-    "cross": Text(zh="二审（跨部门负责人）", en="cross-department review"),
-    "final": Text(zh="终审（业务负责人签字）", en="final sign-off"),
-}
 Decision = Literal["approved", "rejected"]
 DECISION_TITLES: dict[str, Text] = {
     "approved": Text(zh="通过", en="approved"),

@@ -217,7 +217,7 @@ def stored_progress(ctx: RunContext, con: duckdb.DuckDBPyConnection) -> list[Pro
                 session=session, programme_key=key, cycle_key=cycle.key, rows=rows
             )
         stored = repo.load_progress(session=session, programme_key=key, cycle_key=cycle.key)
-    return [_report_of(r) for r in stored]
+    return [r.report() for r in stored]
 
 
 def previous_optimisation(ctx: RunContext) -> OptimisationReport | None:
@@ -686,7 +686,7 @@ def _progress_history(ctx: RunContext) -> list[ProgressReport]:
         rows = repo.load_progress(
             session=session, programme_key=ctx.programme.key, cycle_key=ctx.programme.cycle.key
         )
-    return [_report_of(r) for r in rows]
+    return [r.report() for r in rows]
 
 
 def _row_of(report: ProgressReport) -> ProgressRow:
@@ -698,17 +698,6 @@ def _row_of(report: ProgressReport) -> ProgressRow:
         status=report.status or "",
         note=report.note,
         blocker=report.blocker,
-    )
-
-
-def _report_of(row: ProgressRow) -> ProgressReport:
-    return ProgressReport(
-        task_id=row.task_id,
-        as_of=row.as_of,
-        percent_complete=row.percent_complete,
-        status=row.status or None,
-        note=row.note,
-        blocker=row.blocker,
     )
 
 

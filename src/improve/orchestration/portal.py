@@ -47,17 +47,7 @@ def _progress(session: Session, programme: Programme) -> list[ProgressReport]:
     rows = repo.load_progress(
         session=session, programme_key=programme.key, cycle_key=programme.cycle.key
     )
-    return [
-        ProgressReport(
-            task_id=r.task_id,
-            as_of=r.as_of,
-            percent_complete=r.percent_complete,
-            status=r.status or None,
-            note=r.note,
-            blocker=r.blocker,
-        )
-        for r in rows
-    ]
+    return [r.report() for r in rows]
 
 
 def _in_force(session: Session, programme: Programme, stage: Stage) -> object | None:

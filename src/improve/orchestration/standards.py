@@ -23,10 +23,9 @@ from improve.domain.artifacts import (
     TargetResult,
 )
 from improve.domain.base import Locale, Stage, Text
-from improve.domain.gate import ReviewLevel
+from improve.domain.gate import LEVEL_TITLES, ReviewLevel
 from improve.domain.hashing import content_hash
 from improve.domain.standards import (
-    LEVEL_TITLES,
     StandardVersion,
     TemplateKey,
 )

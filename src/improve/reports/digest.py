@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from improve.domain.base import Locale
+from improve.domain.gate import LEVEL_TITLES
 from improve.domain.portfolio import Digest, KpiAlert, PendingApproval, TaskFlag
 from improve.reports.labels import kpi_fmt, kpi_label
 from improve.reports.page import STAGE_NAMES, environment
-from improve.reports.portal import LEVEL_LABELS
 from improve.reports.sections import Words, display, md_text
 from improve.reports.site import write_text_atomic
 
@@ -36,7 +36,7 @@ def digest_subject(digest: Digest, locale: Locale) -> str:
 def _pending(p: PendingApproval, w: Words, esc: Escape) -> str:
     return (
         f"{esc(p.artifact_id)} v{p.version} ({w.text(STAGE_NAMES[p.stage])}) · "
-        f"{w.text(LEVEL_LABELS[p.level])} · {w('等待', 'awaiting')} "
+        f"{w.text(LEVEL_TITLES[p.level])} · {w('等待', 'awaiting')} "
         f"{esc(', '.join(p.awaiting))} · {w('自', 'since')} {p.since:%Y-%m-%d}"
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from improve.domain.artifacts import ARTIFACT_TITLES
 from improve.domain.base import Locale, Stage, Text
-from improve.domain.gate import ReviewLevel
+from improve.domain.gate import LEVEL_TITLES
 from improve.domain.portfolio import (
     ArtifactEntry,
     CycleEntry,
@@ -45,11 +45,6 @@ from improve.storage.repository import StoredArtifact
 
 LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
 MARKER = ".improve-portal"  # marks a folder the portal owns (and may replace)
-LEVEL_LABELS: dict[ReviewLevel, Text] = {
-    "author": Text(zh="初审", en="author review"),
-    "cross": Text(zh="二审（跨部门）", en="cross-department review"),
-    "final": Text(zh="终审", en="final sign-off"),
-}
 KPI_STATUS = {
     "met": Text(zh="已达成", en="met"),
     "not_met": Text(zh="未达成", en="not met"),
@@ -205,7 +200,7 @@ def _portfolio_page(portfolio: Portfolio, locale: Locale) -> str:
                     {
                         "artifact": f"{p.artifact_id} v{p.version}",
                         "href": _version_href(s, p.artifact_id, p.version),
-                        "level": w.text(LEVEL_LABELS[p.level]),
+                        "level": w.text(LEVEL_TITLES[p.level]),
                         "awaiting": ", ".join(p.awaiting),
                         "since": _when(p.since),
                     }
@@ -334,7 +329,7 @@ def _search_entries(s: ProgrammeSummary, w: Words) -> Iterator[dict[str, str]]:
 
 def _decision(d: Any, w: Words) -> str:
     verdict = w("批准", "approved") if d.decision == "approved" else w("驳回", "rejected")
-    text = f"{w.text(LEVEL_LABELS[d.level])} · {d.approver} · {verdict} · {_when(d.at)}"
+    text = f"{w.text(LEVEL_TITLES[d.level])} · {d.approver} · {verdict} · {_when(d.at)}"
     return f"{text} · {d.comment}" if d.comment else text
 
 

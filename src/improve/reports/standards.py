@@ -26,13 +26,13 @@ from pydantic import BaseModel, ValidationError
 from improve.data.located import Located, refuse
 from improve.data.readers import open_xlsx
 from improve.domain.base import Locale, Text
+from improve.domain.gate import LEVEL_TITLES
 from improve.domain.hashing import content_hash
 from improve.domain.kpi import KPIS
 from improve.domain.programme import Programme
 from improve.domain.standards import (
     BOUND_SIGNS,
     DECISION_TITLES,
-    LEVEL_TITLES,
     MODULE_TITLES,
     STATUS_TITLES,
     TEMPLATE_TITLES,

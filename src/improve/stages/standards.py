@@ -14,13 +14,12 @@ from pydantic import BaseModel
 from improve.domain.artifacts import ImplementationPlan, OptimisationReport, TargetResult
 from improve.domain.base import ArtifactRef, Direction, Text
 from improve.domain.calendar import months_later
-from improve.domain.gate import LEVELS, ReviewLevel, awaited
+from improve.domain.gate import LEVEL_TITLES, LEVELS, ReviewLevel, awaited
 from improve.domain.kpi import KPIS
 from improve.domain.programme import DEFAULT_WEIGHTS, Approvers, Programme
 from improve.domain.standards import (
     BOUND_SIGNS,
     FIRST_VERSION,
-    LEVEL_TITLES,
     MODULE_TITLES,
     MODULES,
     REVIEW_MONTHS,

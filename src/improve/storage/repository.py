@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from improve.domain.artifacts import ARTIFACT_TYPES, ImplementationPlan
 from improve.domain.base import Artifact, ArtifactRef, Model, Stage
+from improve.domain.facts import ProgressReport
 from improve.domain.gate import awaited, check_decision
 from improve.domain.hashing import content_hash
 from improve.domain.programme import Approvers, Programme
@@ -67,6 +68,17 @@ class ProgressRow(_Result):
     status: str = Field(default="", max_length=64)
     note: str | None = None
     blocker: str | None = None
+
+    def report(self) -> ProgressReport:
+        """The row as the stages read it (an empty status: none reported)."""
+        return ProgressReport(
+            task_id=self.task_id,
+            as_of=self.as_of,
+            percent_complete=self.percent_complete,
+            status=self.status or None,
+            note=self.note,
+            blocker=self.blocker,
+        )
 
     @property
     def source_hash(self) -> str:
