@@ -506,3 +506,21 @@ def test_concurrent_versions_on_sqlite_are_numbered_in_turn(
         assert versions == [1, 2, 3, 4, 5, 6]
     finally:
         engine.dispose()
+
+
+def test_a_nul_character_is_refused_alike_on_every_backend(engine: Engine, care: Programme) -> None:
+    """PostgreSQL's text cannot hold U+0000 (a driver error mid-transaction) and SQLite took
+    it silently; both now refuse it before writing, naming the table and column."""
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        repo.save_programme(session=session, programme=care)
+    bad = _progress()[1].model_copy(update={"note": "讲师\x00延期"})
+    with (
+        pytest.raises(StorageError, match=r'progress_update\.note = "讲师\\x00延期" holds a NUL'),
+        sessions.begin() as session,
+    ):
+        repo.save_progress_updates(
+            session=session, programme_key=KEY, cycle_key=CYCLE, rows=[_progress()[0], bad]
+        )
+    with sessions() as session:
+        assert repo.count_rows(session=session, table=ProgressUpdateRow) == 0

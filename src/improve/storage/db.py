@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from improve.errors import StorageError
+from improve.storage import nul
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -134,5 +135,8 @@ def migrate(engine: Engine) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions whose objects stay readable after commit (repositories return copies anyway)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose objects stay readable after commit (repositories return copies anyway)
+    and that refuse a NUL character in any text before it is written."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    nul.guard(factory)
+    return factory
