@@ -21,6 +21,7 @@ from openpyxl import Workbook, load_workbook
 
 from improve.domain.programme import FileFormat
 from improve.errors import InputDataError
+from improve.ooxml import shown_text
 
 CHUNK = 1 << 20
 MAX_HEADER = 1 << 20  # a header line longer than 1 MiB is not a header
@@ -473,12 +474,28 @@ def open_xlsx(
     parts = check_zip(path, limit=limit)
     check_xml(path, parts, cells=cells or (MAX_CELLS if streaming else MAX_FORM_CELLS))
     try:
-        return load_workbook(path, read_only=streaming, data_only=streaming)
+        book = load_workbook(path, read_only=streaming, data_only=streaming)
     except Exception as exc:  # openpyxl raises many types for broken files
         raise InputDataError(
             f"{path}: not a readable XLSX workbook ({type(exc).__name__}: {exc}); save it "
             "again from Excel as .xlsx"
         ) from exc
+    if not streaming:  # a streamed sheet's cells are decoded as they are read (_cell_text)
+        _decode_text_cells(book)
+    return book
+
+
+def _decode_text_cells(book: Workbook) -> None:
+    """Give every text cell the text Excel shows for it (`_x000D_` is a line break, Excel's
+    `_x005F_x000D_` the literal text), as openpyxl keeps the stored form."""
+    for ws in book.worksheets:
+        # the cells the file holds: iter_rows would create every cell of the used range, and
+        # one far-off cell makes that range billions of cells
+        for cell in list(ws._cells.values()):
+            if isinstance(cell.value, str) and "_x" in cell.value:
+                kind = cell.data_type
+                cell.value = shown_text(cell.value)
+                cell.data_type = kind  # the setter would take a decoded '=...' for a formula
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> pa.Table:
@@ -553,7 +570,7 @@ def _cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return shown_text(value) if isinstance(value, str) else str(value)
 
 
 META_SHEET = "_meta"  # the hidden sheet of every workbook improve hands out to fill in

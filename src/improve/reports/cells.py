@@ -3,7 +3,6 @@ titles, header rows, column widths and print set-up."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
@@ -13,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from improve.ooxml import stored_text, xml_text
 from improve.reports.sections import Fmt, Val
 
 NUMBER_FORMATS: dict[Fmt, str] = {
@@ -33,17 +33,8 @@ TITLE_FONT = Font(bold=True, size=14)
 # A text starting with one of these is read as a formula (or DDE) by Excel and LibreOffice.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARS = 32_767  # Excel's limit; longer text is cut rather than corrupting the file
-# What XML 1.0 cannot hold: the C0 controls but tab, LF and CR, the surrogates, U+FFFE and
-# U+FFFF. openpyxl's own ILLEGAL_CHARACTERS_RE misses the last three, and one of them in a
-# cell (or the document title) leaves a file neither Excel nor openpyxl opens cleanly.
-XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_WIDTH = 60
 HEADER_ROW = 4  # title, subtitle, a blank row, then the table
-
-
-def xml_text(value: str) -> str:
-    """`value` without the characters XML cannot hold."""
-    return XML_ILLEGAL.sub("", value)
 
 
 def cell_text(value: str) -> str:
@@ -74,7 +65,7 @@ def write_cell(ws: Worksheet, row: int, column: int, value: Any, fmt: Fmt = "tex
     cell = ws.cell(row=row, column=column)
     if isinstance(value, str):
         text = cell_text(value)
-        cell.value = text
+        cell.value = stored_text(text)  # a literal `_x000D_` stays text, not a line break
         cell.data_type = "s"  # openpyxl itself would store '=...' as a formula
         if text.startswith(FORMULA_START):
             # the apostrophe-prefix flag: Excel and LibreOffice show it as typed, and an

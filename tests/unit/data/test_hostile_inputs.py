@@ -12,9 +12,12 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 from openpyxl import Workbook
 from tests.bounded import run_bounded
+
+from improve.data.readers import read_raw
 
 HEADER = b"ticket_id,created_at,channel,category,team\n"
 ROW = b"1,2025-03-01 09:00,web,billing,first-line\n"
@@ -302,3 +305,20 @@ def test_the_cells_of_all_sheets_count_together(tmp_path: Path) -> None:
     outcome = run_bounded(body)
     assert outcome.error == "InputDataError", outcome
     assert "brings the workbook over 200,000 cells; export the tickets as CSV" in outcome.message
+
+
+def test_excel_escapes_in_a_streamed_export_read_as_excel_shows_them(tmp_path: Path) -> None:
+    """A ticket export saved by Excel stores a carriage return as `_x000D_` and the typed
+    text `_x0041_` as `_x005F_x0041_`: the streamed read gives what Excel showed."""
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.append(["ticket_id", "category", "team"])
+    ws.append(["1", "bill_x005F_x0041_ing", "first_x000D_\nline"])
+    path = tmp_path / "tickets.xlsx"
+    book.save(path)
+    con = duckdb.connect()
+    assert read_raw(con, path, "raw") == ["ticket_id", "category", "team"]
+    assert con.execute("SELECT category, team FROM raw").fetchall() == [
+        ("bill_x0041_ing", "first\r\nline")
+    ]

@@ -135,3 +135,16 @@ def test_an_empty_report_and_a_foreign_task_are_refused(
     _fill(path, {"capacity/forecast": (10,)})
     with pytest.raises(InputDataError, match="'capacity/forecast' is not in the plan"):
         read_progress_workbook(path, known={"smart-service/test"})
+
+
+def test_excel_escapes_in_a_filled_cell_read_as_excel_shows_them(
+    chain: Chain, programme: Programme, calendar: WorkCalendar, tmp_path: Path
+) -> None:
+    """Excel saves a carriage return in a cell as `_x000D_` and the typed text `_x0041_` as
+    `_x005F_x0041_`; openpyxl hands over those stored forms, the reader the text Excel
+    showed (an escaped NUL, which no cell can show, is dropped)."""
+    path = _written(chain, programme, calendar, tmp_path)
+    stored = ("审批_x000D_\n未下达", "见 _x005F_x0041_ 号_x0000_")
+    _fill(path, {"capacity/hiring": (40, "受阻", *stored)})
+    [report] = read_progress_workbook(path, known={t.id for t in chain.plan.tasks}).reports
+    assert (report.blocker, report.note) == ("审批\r\n未下达", "见 _x0041_ 号")

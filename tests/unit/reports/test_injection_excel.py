@@ -359,6 +359,23 @@ def test_a_title_xml_cannot_hold_still_gives_a_workbook_that_opens(
     assert book.worksheets[0]["A1"].value == "标准 V1.0"
 
 
+@pytest.mark.office
+def test_libreoffice_shows_excel_escape_like_text_as_typed(
+    programme: Programme, tmp_path: Path
+) -> None:
+    """Excel and LibreOffice read `_xHHHH_` in a cell as the character U+HHHH; a problem
+    title holding such text literally (a ticket subject quoting a log line, say) is stored
+    with its underscores escaped, so LibreOffice shows it as typed, not a line break or A."""
+    title = "日志 _x000D_ 与 _x0041_，=1+2_x005F_"
+    path = tmp_path / "diagnose.xlsx"
+    build_workbook(make_diagnosis(title=Text(zh=title, en=title)), locale="en").save(path)
+    _soffice(["--convert-to", CSV_FILTER, "--outdir", str(tmp_path), str(path)],
+             tmp_path / "profile")  # fmt: skip
+    with (tmp_path / "diagnose-Problems.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[4][1] == title
+
+
 def test_the_sample_surveys_csv_needs_no_formula_guard(sample_files: SampleFiles) -> None:
     """The only CSV improve writes is the sample data set's surveys.csv: an input that
     `improve` reads back, so it carries the text as generated (a `'` guard would come back
