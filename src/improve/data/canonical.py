@@ -495,6 +495,13 @@ def _checks(
     for column, kind in spec.types.items():
         if kind == "text":  # the typed value is the source text, trimmed, '' as NULL
             src = f'"{column}"'
+            # only Parquet can carry one (CSV and XLSX readers refuse it first), and no
+            # PostgreSQL text can hold it
+            check(
+                f"contains({src}, chr(0))",
+                column,
+                "holds a NUL character (U+0000); remove it from the export and load it again",
+            )
         elif column in native:
             src = f'"_src_{column}"'
         else:

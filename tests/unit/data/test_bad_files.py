@@ -107,6 +107,19 @@ def _parquet_with_negative_reopens(folder: Path) -> Path:
     return path
 
 
+def _parquet_with_nul(folder: Path) -> Path:
+    """Parquet carries any string, NUL included (CSV and XLSX readers refuse it first)."""
+    path = folder / "t.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT CAST(i AS VARCHAR) AS ticket_id, TIMESTAMP '2025-03-01' + "
+        f"INTERVAL (i) HOUR AS created_at, 'web' AS channel, CASE WHEN i = 2 THEN "
+        f"'bill' || chr(0) || 'ing' ELSE 'c' END AS category, 't' AS team FROM range(3) t(i)) "
+        f"TO '{path}'"
+    ).fetchall()
+    return path
+
+
 CORPUS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "empty file": (_raw("t.csv", b""), r"the file is empty"),
     "header only": (_csv(), r"a header row but no tickets"),
@@ -153,6 +166,10 @@ CORPUS: dict[str, tuple[Callable[[Path], Path], str]] = {
         r":2, column 'created_at', value '1900-03-01 09:00': an impossible date",
     ),
     "bad row in parquet": (_parquet_with_negative_reopens, r"t.parquet:3, column 'reopens'"),
+    "NUL in parquet text": (
+        _parquet_with_nul,
+        r"t.parquet:4, column 'category', value 'bill\\x00ing': holds a NUL character",
+    ),
     "csat out of range": (_csv(GOOD[:-1] + "7"), r"column 'csat', value '7'.*1 to 5"),
     "complaint word": (
         _csv(GOOD + ",maybe", header=HEADER + ",complaint"),
