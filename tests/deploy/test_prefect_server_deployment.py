@@ -1,7 +1,9 @@
 """The weekly review deployed the way a team runs it: a real Prefect server on PostgreSQL, a
-process work pool, prefect.yaml deployed with `prefect deploy`, a worker; a triggered run
-completes, stores its review and its Markdown artifact, and the deployment's schedule reads
-back with the programme's cron and time zone."""
+process work pool, prefect.yaml deployed with `prefect deploy`, a worker, the programme store
+on PostgreSQL; runs killed on the worker (inside the store's write, and during a report
+write) are marked crashed, the run after them completes, stores its review once and its
+Markdown artifact, leaves no half-written file, and the deployment's schedule reads back with
+the programme's cron and time zone."""
 
 from __future__ import annotations
 
@@ -48,6 +50,22 @@ def _run(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.Comp
     )  # fmt: skip
     assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
     return result
+
+
+@pytest.fixture
+def store_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for the programme store, dropped afterwards."""
+    import psycopg
+
+    admin = _admin_url()
+    database = f"improve_store_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{database}"')
+    try:
+        yield "postgresql+psycopg://" + admin.split("://", 1)[1].rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +118,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 
 
 def test_deployed_weekly_review_runs_on_a_worker(
-    server: dict[str, str], sample_root: Path, tmp_path: Path
+    server: dict[str, str], store_url: str, sample_root: Path, tmp_path: Path
 ) -> None:
     config = str(demo_programme_path())
     env = {
         **server,
-        "IMPROVE_DATABASE_URL": f"sqlite:///{tmp_path / 'improve.db'}",
+        "IMPROVE_DATABASE_URL": store_url,
         "IMPROVE_ARTIFACTS_DIR": str(tmp_path / "reports"),
         "IMPROVE_REPO": str(ROOT),
         "IMPROVE_CONFIG": config,
@@ -125,10 +143,8 @@ def test_deployed_weekly_review_runs_on_a_worker(
     )  # fmt: skip
     try:
         ran = subprocess.run(
-            [prefect, "deployment", "run", "improve-weekly-review/demo-weekly-review",
-             "--param", "period=2026-W07", "--param", "catch_up=false", "--watch",
-             "--watch-timeout", "400"],
-            capture_output=True, text=True, env=env, cwd=ROOT, timeout=480, check=False,
+            [sys.executable, "-c", _KILLED_THEN_CLEAN], capture_output=True, text=True, env=env,
+            cwd=ROOT, timeout=1200, check=False,
         )  # fmt: skip
         assert ran.returncode == 0, ran.stdout + ran.stderr + (tmp_path / "worker.log").read_text()
     finally:
@@ -140,12 +156,30 @@ def test_deployed_weekly_review_runs_on_a_worker(
     assert (reports / "weekly-2026-W07.html").exists() and (
         reports / "weekly-2026-W07.xlsx"
     ).exists()
+    assert not [p for p in (tmp_path / "reports").rglob("*") if p.name.endswith(".tmp")]
     probe = _run(sys.executable, "-c", _PROBE, env=env)
     found = json.loads(probe.stdout.strip().splitlines()[-1])
     assert found["schedules"] == [{"cron": "0 9 * * 1", "timezone": "Asia/Shanghai"}]
     assert found["markdown"].startswith("# 周例会 2026-W07")
-    assert found["reviews"] == [["weekly", "2026-W07", 1]]
-    assert found["triggered"] == ["COMPLETED"]
+    assert found["reviews"] == [["weekly", "2026-W07", 1]]  # stored once, by the second run
+    assert found["audit_ok"] and found["stored_audits"] == 1
+    # The worker marked the killed runs crashed; the run after them completed.
+    assert found["triggered"] == ["CRASHED", "CRASHED", "COMPLETED"]
+
+
+# Three runs of the deployed weekly review, one at a time: killed inside the store's write
+# (the transaction open), killed after the store committed and the page written but not yet
+# renamed into place, then one with nothing planted.
+_KILLED_THEN_CLEAN = """
+from prefect.deployments import run_deployment
+for point in ("store-weekly", "report-write:weekly-2026-W07.html", None):
+    run_deployment(
+        "improve-weekly-review/demo-weekly-review",
+        parameters={"period": "2026-W07", "catch_up": False},
+        job_variables={"env": {"IMPROVE_CRASH_AT": point}} if point else None,
+        timeout=600,
+    )
+"""
 
 
 _PROBE = """
@@ -154,7 +188,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from improve.orchestration.flows import artifact_key
 from improve.storage.db import make_engine, session_factory
-from improve.storage import repository as repo
+from improve.storage import audit, repository as repo
+from improve.storage.orm import AuditRow
+from sqlalchemy import select
 
 async def main():
     async with get_client() as client:
@@ -169,15 +205,21 @@ engine = make_engine(os.environ["IMPROVE_DATABASE_URL"])
 with session_factory(engine)() as s:
     rows = repo.cadence_reports(session=s, programme_key="demo", cycle_key="2026-H1",
                                 kind="weekly")
-# The cron schedule adds future SCHEDULED runs of its own; the triggered one has the period.
-triggered = [r for r in runs
-             if r.deployment_id == d.id and r.parameters.get("period") == "2026-W07"]
+    audit_ok = audit.verify(session=s).ok
+    stored_audits = len(s.scalars(select(AuditRow).where(
+        AuditRow.object.like("demo/2026-H1/weekly/2026-W07%"))).all())
+# The cron schedule adds future SCHEDULED runs of its own; the triggered ones have the period.
+triggered = sorted((r for r in runs
+                    if r.deployment_id == d.id and r.parameters.get("period") == "2026-W07"),
+                   key=lambda r: r.created)
 print(json.dumps({
     "schedules": [{"cron": x.schedule.cron, "timezone": x.schedule.timezone}
                   for x in d.schedules],
     "markdown": str(arts[0].data) if arts else "",
     "reviews": [[r.kind, r.period, r.version] for r in rows],
     "triggered": [r.state.type.value for r in triggered],
+    "audit_ok": audit_ok,
+    "stored_audits": stored_audits,
 }, ensure_ascii=False))
 """
 

@@ -801,7 +801,7 @@ def store_review(
 ) -> tuple[StoredReport, bool]:
     """Save a period's review or digest (the same content again stores nothing)."""
     with ctx.transaction() as session:
-        return repo.save_cadence_report(
+        saved = repo.save_cadence_report(
             session=session,
             programme_key=ctx.programme.key,
             cycle_key=ctx.programme.cycle.key,
@@ -810,6 +810,8 @@ def store_review(
             report=review,
             actor=actor,
         )
+        crash_point(f"store-{review.kind}")  # written, not committed yet
+    return saved
 
 
 def publish_weekly(ctx: RunContext, review: WeeklyReview) -> list[Path]:

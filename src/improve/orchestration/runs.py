@@ -4,7 +4,9 @@
 A run claims `<home>/runs/<programme>-<store>.json` (created exclusively) with its process id and
 Prefect flow run id, and removes it when it ends. A claim whose process is gone is stale:
 its flow run is set to Crashed, the audit trail records `run.crashed`, and the new run takes
-over. Runs on a worker are also marked crashed by the worker when their process dies."""
+over. Runs on a worker are also marked crashed by the worker when their process dies. The
+half-written report files of a killed run are swept as they are written again
+(reports/temps.py)."""
 
 from __future__ import annotations
 
@@ -27,17 +29,8 @@ from prefect.states import Crashed
 
 from improve.errors import StageError
 from improve.orchestration.context import RunContext
+from improve.reports.temps import process_alive
 from improve.storage import repository as repo
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -79,13 +72,10 @@ def _take_over(ctx: RunContext, path: Path, stale: dict[str, Any]) -> None:
             object=f"{ctx.programme.key}/{ctx.programme.cycle.key}",
             detail={"flow_run": old or None, "pid": stale.get("pid"), "marked": marked},
         )
-    strays = sorted(ctx.reports_dir.glob(".*.tmp")) if ctx.reports_dir.is_dir() else []
-    for stray in strays:  # complete files the killed run never renamed into place
-        stray.unlink(missing_ok=True)
     get_run_logger().warning(
-        "cycle run %s crashed earlier; marked crashed, %d unfinished report file(s) removed",
+        "cycle run %s crashed earlier; marked crashed (the report files it left unfinished "
+        "are removed as the reports are written again)",
         old or "(unknown)",
-        len(strays),
     )
     path.unlink(missing_ok=True)
 
@@ -118,7 +108,7 @@ def claimed(ctx: RunContext) -> Iterator[None]:
                 continue
             pid = held.get("pid")
             if held.get("host") == host and isinstance(pid, int) and pid != os.getpid():
-                if _alive(pid):
+                if process_alive(pid):
                     raise StageError(
                         f"another cycle run of {ctx.programme.key} is in progress (process "
                         f"{pid}, Prefect flow run {held.get('flow_run')}); wait for it to "

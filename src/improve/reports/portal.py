@@ -9,7 +9,6 @@ portal or the new one, and files of versions or programmes no longer stored disa
 from __future__ import annotations
 
 import contextlib
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from improve.domain.portfolio import (
 )
 from improve.domain.programme import Programme
 from improve.errors import ReportError
+from improve.reports import temps
 from improve.reports.labels import kpi_fmt, kpi_label
 from improve.reports.page import (
     STAGE_NAMES,
@@ -480,10 +480,10 @@ def write_portal(
             f"portal: {out} exists and is not a portal folder (no {MARKER} in it), so it is "
             "left alone; pass --out with a new or empty folder, or the portal's own folder"
         )
-    token = secrets.token_hex(6)
-    building = out.with_name(f".{out.name}.{token}.building")
-    retired = out.with_name(f".{out.name}.{token}.old")
+    building, retired = temps.temp_path(out, "building"), temps.temp_path(out, "old")
     try:
+        for suffix in ("building", "old"):  # left by a build that was killed
+            temps.sweep(out, suffix)
         out.parent.mkdir(parents=True, exist_ok=True)
         pages = _fill(building, portfolio, programmes, load, default)
         if out.exists():

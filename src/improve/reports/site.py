@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
-import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from improve.domain.base import Artifact, ArtifactRef, Locale, Stage
 from improve.domain.programme import Programme
 from improve.errors import ReportError
 from improve.faults import crash_point
+from improve.reports import temps
 from improve.reports.page import render_index, render_page
 from improve.reports.workbook import build_workbook
 
@@ -43,10 +43,11 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Call `write` on a temporary file in `path`'s folder, then rename it over `path`.
 
     The temporary name is random, so two writers never share one; `write` creates it, so it
-    gets the permissions of a plain write. Raises ReportError when the folder cannot be
-    written."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    gets the permissions of a plain write. Temporaries of `path` left by a killed writer are
+    removed first (`temps.sweep`). Raises ReportError when the folder cannot be written."""
+    tmp = temps.temp_path(path)
     try:
+        temps.sweep(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         crash_point(f"report-write:{path.name}")  # the new file complete, not in place yet

@@ -2,8 +2,8 @@
 data and people (problem titles, segments such as a channel, team or agent, a benchmark
 source, 5-Why answers, fishbone causes, a reviewer, task names and owners, progress notes,
 pilot names, customer keywords, lessons, blockers, department, programme, owner and standard
-names) is escaped wherever it lands: tables, headings, the <title>, and the plotly charts'
-titles, axis labels, annotations and hover text.
+names) is escaped wherever it lands: tables, headings, the <title>, the plotly charts'
+titles, axis labels, annotations and hover text, and the portal's pages and search.
 
 Statically: the page holds only the template's own tags and links, every inline script is a
 plotly fragment with no `<` in it (plotly writes < > / as \\u escapes, so no `</script>` can
@@ -39,13 +39,26 @@ from improve.config import load_standard_template
 from improve.domain.artifacts import DiagnosisReport, ImplementationPlan, TargetResult
 from improve.domain.base import RootCause, Stage, Text
 from improve.domain.meetings import DepartmentBlockers, ReviewTask, WeeklyReview
+from improve.domain.portfolio import (
+    ArtifactEntry,
+    CycleEntry,
+    DecisionEntry,
+    KpiLine,
+    PendingApproval,
+    Portfolio,
+    ProgrammeSummary,
+    TaskFlag,
+    VersionEntry,
+)
 from improve.domain.programme import Person, Programme
 from improve.domain.review import FishboneCause, ProblemReview
 from improve.reports.meetings import write_weekly
 from improve.reports.page import render_index, render_page
+from improve.reports.portal import write_portal
 from improve.reports.site import PLOTLY_JS
 from improve.reports.standards import render_standard_page, render_standards_index
 from improve.stages.standards import draft_standard
+from improve.storage.repository import StoredArtifact
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -406,3 +419,157 @@ def test_chromium_runs_nothing_from_the_data_and_shows_it_as_typed(
         assert any(LINK in t for t in svg)  # the pilot chart's title
     if name == "standard":
         assert seen["title"].startswith(CLOSE)  # the <title>, as typed
+
+
+# --- the portal ---------------------------------------------------------------------------
+
+# What the portal's templates add to the report pages' tags: the search box and its results,
+# the sparklines, the content hashes.
+PORTAL_TAGS = TAGS | {"label", "input", "ul", "li", "span", "br", "svg", "line", "polyline",
+                      "circle", "code", "h3"}  # fmt: skip
+PORTAL_HREF = re.compile(r"#p-[\w-]+|(\.\./)*([\w.-]+/)*[\w.-]+\.(html|xlsx)(#[\w-]+)?|data:,")
+
+
+def _portfolio(hostile: Programme) -> Portfolio:
+    """One programme with hostile text in every field the portal shows: its name and owner,
+    a task's name, owner and department, a reviewer awaited, a version's author and a
+    decision's comment."""
+    diagnosis = _diagnosis()
+    at = datetime(2026, 1, 9, 8, 0, tzinfo=UTC)
+    flag = TaskFlag(
+        task_id="capacity/hiring", name=Text(zh=JS_LINK, en=JS_LINK), owner=IMG,
+        department=SCRIPT, end=date(2026, 2, 6), percent_complete=40.0, overdue_days=3,
+        due_in_days=None, critical=True,
+    )  # fmt: skip
+    version = VersionEntry(
+        version=1, status="pending", created_by=TEMPLATE, created_at=at,
+        content_hash=ref_of(diagnosis).content_hash,
+        decisions=(DecisionEntry(level="author", approver=IMG, decision="approved",
+                                 comment=LINK, at=at),),
+    )  # fmt: skip
+    line = KpiLine(
+        target_id="T1", kpi="frt_median_min", direction="lower", baseline=142.0, target=115.6,
+        deadline=date(2026, 6, 30),
+        series=((date(2026, 1, 1), 140.0), (date(2026, 2, 1), 131.0)), latest=131.0,
+        latest_period=date(2026, 2, 1), expected=133.0, status="on_track",
+    )  # fmt: skip
+    return Portfolio(
+        as_of=date(2026, 2, 9),
+        programmes=(
+            ProgrammeSummary(
+                key=hostile.key, name=hostile.name, owner=hostile.owner, locale="en",
+                cycle=diagnosis.cycle, stage=Stage.DIAGNOSE, status="pending",
+                overdue=(flag,), due_soon=(),
+                pending=(PendingApproval(
+                    artifact_id=ref_of(diagnosis).artifact_id, stage=Stage.DIAGNOSE, version=1,
+                    level="cross", awaiting=(SCRIPT, IMG), since=at,
+                ),),
+                kpis=(line,),
+                cycles=(CycleEntry(
+                    key=diagnosis.cycle, stage=Stage.DIAGNOSE, status="pending",
+                    artifacts=(ArtifactEntry(stage=Stage.DIAGNOSE,
+                                             artifact_id=ref_of(diagnosis).artifact_id,
+                                             versions=(version,)),),
+                ),),
+            ),
+        ),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory, programme: Programme) -> dict[str, Path]:
+    """The portal of the hostile programme: its portfolio, cycle and version pages."""
+    hostile = _programme(programme)
+    diagnosis = _diagnosis()
+    stored = StoredArtifact(
+        ref=ref_of(diagnosis), status="pending", artifact=diagnosis,
+        created_at=datetime(2026, 1, 9, 8, 0, tzinfo=UTC),
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("hostile-portal") / "portal"
+    write_portal(out, _portfolio(hostile), programmes={hostile.key: hostile},
+                 load=lambda *_: stored, default="en")  # fmt: skip
+    cycle = out / "en" / hostile.key / diagnosis.cycle
+    return {
+        "portfolio": out / "en" / "index.html",
+        "portfolio-zh": out / "zh-CN" / "index.html",
+        "cycle": cycle / "index.html",
+        "version": cycle / "diagnose.html",
+    }
+
+
+PORTAL_SHOWN = {
+    "portfolio": (CLOSE, TEMPLATE, JS_LINK, IMG, SCRIPT),
+    "portfolio-zh": (CLOSE, TEMPLATE, JS_LINK, IMG, SCRIPT),
+    "cycle": (CLOSE, TEMPLATE, IMG, LINK),
+    "version": (TITLE, IMG, JS_LINK, CLOSE),
+}
+
+
+@pytest.mark.parametrize("name", list(PORTAL_SHOWN))
+def test_planted_text_is_escaped_wherever_the_portal_shows_it(
+    portal: dict[str, Path], name: str
+) -> None:
+    """Every portal page holds only its templates' tags and links; its inline scripts are
+    the charts' plotly fragments, the search index as JSON (no `<` in it) and the search
+    box's own code, the same on every portfolio page; the planted text is shown as text."""
+    page = portal[name].read_text(encoding="utf-8")
+    parsed = _Page(page)
+    tags = {t for t, _ in parsed.tags}
+    assert tags <= PORTAL_TAGS, tags - PORTAL_TAGS
+    for tag, attrs in parsed.tags:
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        if tag == "a":
+            assert PORTAL_HREF.fullmatch(attrs.get("href") or ""), attrs
+        if tag == "script" and attrs.get("src"):
+            assert attrs["src"].endswith("assets/plotly.min.js"), attrs
+    for script in (s for s in parsed.scripts if s.strip()):
+        if "Plotly.newPlot(" in script:
+            assert script.strip().startswith("window.PLOTLYENV") and "<" not in script
+        elif script.lstrip().startswith(("{", "[")):
+            assert "<" not in script
+            assert json.loads(script)  # the search index, data only
+        else:
+            assert 'document.getElementById("search-index")' in script
+            assert not [h for h in HOSTILE if h in script], "data in the search code"
+    text = "".join(parsed.text)
+    for planted in PORTAL_SHOWN[name]:
+        assert planted in text, f"{planted!r} is not shown as text"
+        if "<" in planted:
+            assert planted not in page, f"{planted!r} is in the page as markup"
+
+
+@pytest.mark.browser
+def test_chromium_searches_the_portal_and_runs_nothing_from_the_data(
+    browser: tuple[Any, list[str]], portal: dict[str, Path]
+) -> None:
+    """Typed into the search box, a word of the planted text lists what holds it, as text
+    (links are the portal's own), and nothing from the data runs."""
+    context, fetched = browser
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+
+    def dialog(d: Any) -> None:
+        dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", dialog)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(portal["portfolio"].as_uri(), wait_until="load")
+    page.fill("#search", "onerror")
+    found = page.evaluate(
+        """() => ({
+            items: [...document.querySelectorAll('#results li')].map(li => li.textContent),
+            links: [...document.querySelectorAll('#results a')].map(a => a.getAttribute('href')),
+            embedded: document.querySelectorAll('img, iframe, object, embed').length,
+            shown: [...document.querySelectorAll('#portfolio tbody tr')]
+                .filter(r => r.style.display !== 'none').length,
+        })"""
+    )
+    page.close()
+    assert (dialogs, errors, fetched) == ([], [], [])
+    assert found["embedded"] == 0
+    assert found["items"] and any(IMG in item for item in found["items"]), found
+    assert all(PORTAL_HREF.fullmatch(h or "") for h in found["links"]), found
+    assert found["shown"] == 1  # the programme's row holds the word too

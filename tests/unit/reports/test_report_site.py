@@ -4,7 +4,10 @@ every file replaced atomically."""
 from __future__ import annotations
 
 import os
+import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from tests.samples import make_artifacts, ref_of
 from improve.domain.base import Artifact, ArtifactRef, Stage
 from improve.domain.programme import Programme
 from improve.errors import ReportError
+from improve.reports import temps
 from improve.reports.site import PLOTLY_JS, write_atomic, write_cycle_reports
 
 
@@ -151,3 +155,23 @@ def test_an_artifact_under_the_wrong_stage_is_refused(programme: Programme, tmp_
             locale="en",
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_writers_temporary_is_swept_by_the_next_write(tmp_path: Path) -> None:
+    """A write killed between writing its temporary and renaming it leaves the temporary;
+    the next write of that file removes it, but not a live writer's, another file's or
+    another machine's."""
+    target = tmp_path / "weekly-2026-W07.html"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = temps.temp_path(target).name.replace(f"-{os.getpid()}-", f"-{gone.stdout.strip()}-")
+    live = temps.temp_path(target).name  # this process's: alive
+    other_file = dead.replace("weekly-2026-W07", "weekly-2026-W08")
+    other_host = re.sub(r"^(\.weekly-2026-W07\.html\.)[^-]+", r"\1elsewhere", dead)
+    for name in (dead, live, other_file, other_host):
+        (tmp_path / name).write_text("half", encoding="utf-8")
+    write_atomic(target, lambda tmp: tmp.write_text("whole", encoding="utf-8"))
+    assert target.read_text(encoding="utf-8") == "whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [target.name, live, other_file, other_host]
+    )
