@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: sets up everything on a fresh machine with python3 and pip,
-# then runs the whole test suite (uv run pytest, one worker per core, a test file per worker).
+# then runs the whole test suite (uv run pytest, one worker per core, a test file per worker,
+# files in collection order: tests/crash, deploy and e2e, the longest, start first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
@@ -18,7 +19,7 @@ fi
 
 python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv
 rc=0
-python3 -m uv run --frozen pytest -n auto --dist loadfile "$@" || rc=$?
+python3 -m uv run --frozen pytest -n auto --dist loadfile --no-loadscope-reorder "$@" || rc=$?
 if [ "$rc" = 5 ]; then
   echo "pytest collected no tests: that is a failure" >&2
   exit 1

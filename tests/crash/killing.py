@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 
 from improve.config import demo_programme_path
+from tests.prefect_server import shared_api
 
 # In cycle order: every stage boundary (a stage stored, approved and published), inside a
 # database write (the artifact and its rows flushed, not committed), and inside a report
@@ -39,15 +40,16 @@ KILL_POINTS = (
 
 
 def run_cycle(home: Path, data_root: Path, database_url: str, crash_at: str | None) -> int:
-    """`improve run demo.yaml --auto-approve` in its own process group; the return code
-    (-9 when it killed itself). The group is killed afterwards, so the temporary Prefect
-    server a killed run leaves behind goes with it."""
+    """`improve run demo.yaml --auto-approve` in its own process group, its flow runs on the
+    test process's Prefect server; the return code (-9 when it killed itself). The group is
+    killed afterwards, and any temporary Prefect server of its home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPROVE_", "PREFECT_"))}
     env.update(
         IMPROVE_HOME=str(home),
         IMPROVE_DATABASE_URL=database_url,
         IMPROVE_ARTIFACTS_DIR=str(home / "reports"),
         PREFECT_HOME=str(home / ".prefect"),
+        PREFECT_API_URL=shared_api(),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     if crash_at:
@@ -164,7 +166,7 @@ def audit_ok(database_url: str) -> bool:
 
 
 def crashed_flow_runs(home: Path) -> list[str]:
-    """Names of the cycle flow runs the local Prefect database holds as Crashed."""
+    """Ids of the flow runs the test process's Prefect server holds as Crashed."""
     script = (
         "from prefect.client.orchestration import get_client\n"
         "from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStateType\n"
@@ -174,7 +176,8 @@ def crashed_flow_runs(home: Path) -> list[str]:
         "    print('\\n'.join(r.id.hex for r in runs))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home / ".prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(PREFECT_HOME=str(home / ".prefect"), PREFECT_API_URL=shared_api(),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=300, start_new_session=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

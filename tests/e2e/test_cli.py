@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.prefect_server import shared_api
 from typer.testing import CliRunner
 
 from improve.cli.app import app
@@ -78,12 +79,14 @@ def _improve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def _isolated_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a subprocess with its own store, reports and Prefect home."""
+    """The environment of a subprocess with its own store, reports and Prefect home, its
+    flow runs on the test process's Prefect server (tests/prefect_server.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPROVE_", "PREFECT_"))}
     env.update(
         IMPROVE_DATABASE_URL=f"sqlite:///{tmp_path / 'improve.db'}",
         IMPROVE_ARTIFACTS_DIR=str(tmp_path / "reports"),
         PREFECT_HOME=str(tmp_path / ".prefect"),
+        PREFECT_API_URL=shared_api(),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     return env
