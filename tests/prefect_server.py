@@ -22,7 +22,8 @@ from pathlib import Path
 _API: str | None = None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -34,7 +35,7 @@ def shared_api() -> str:
     if _API is not None:
         return _API
     home = Path(tempfile.mkdtemp(prefix="improve-test-prefect-server-"))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IMPROVE_"))}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                PREFECT_UI_ENABLED="false")  # fmt: skip
@@ -57,16 +58,22 @@ def shared_api() -> str:
 
     atexit.register(stop)
     api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 240
+    wait_healthy(api, proc, home / "server.log")
+    _API = api
+    return api
+
+
+def wait_healthy(api: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
+    """Wait until the server at `api` answers its health check; AssertionError with the end
+    of its log when it exits or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError((home / "server.log").read_text(errors="replace")[-3000:])
+            raise AssertionError(log.read_text(errors="replace")[-3000:])
         time.sleep(0.5)
-    _API = api
-    return api

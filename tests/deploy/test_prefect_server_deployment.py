@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from improve.config import demo_programme_path
+from tests.prefect_server import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -35,12 +33,6 @@ def _admin_url() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -79,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         con.execute(f'CREATE DATABASE "{database}"')
     base = admin.rsplit("/", 1)[0]
     home = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IMPROVE_"))}
     env.update(
         PREFECT_HOME=str(home / "prefect"),
@@ -95,17 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     )  # fmt: skip
     api = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, (home / "server.log").read_text()
-            assert time.monotonic() < deadline, (home / "server.log").read_text()
-            time.sleep(1)
+        wait_healthy(api, proc, home / "server.log")
         client = {k: v for k, v in env.items() if k != "PREFECT_API_DATABASE_CONNECTION_URL"}
         client.update(PREFECT_API_URL=api, PREFECT_HOME=str(home / "client"))
         yield client

@@ -9,7 +9,7 @@ from pathlib import Path
 from improve.domain.base import Locale
 from improve.domain.gate import LEVEL_TITLES
 from improve.domain.portfolio import Digest, KpiAlert, PendingApproval, TaskFlag
-from improve.reports.labels import kpi_fmt, kpi_label
+from improve.reports.labels import kpi_fmt, kpi_label, task_timing
 from improve.reports.page import STAGE_NAMES, environment
 from improve.reports.sections import Words, display, md_text
 from improve.reports.site import write_text_atomic
@@ -42,17 +42,7 @@ def _pending(p: PendingApproval, w: Words, esc: Escape) -> str:
 
 
 def _task(t: TaskFlag, w: Words, esc: Escape) -> str:
-    when = (
-        w(
-            f"逾期 {t.overdue_days} 个工作日",
-            f"{t.overdue_days} working day{'' if t.overdue_days == 1 else 's'} overdue",
-        )
-        if t.overdue_days
-        else w(
-            f"还剩 {t.due_in_days} 个工作日",
-            f"due in {t.due_in_days} working day{'' if t.due_in_days == 1 else 's'}",
-        )
-    )
+    when = task_timing(t, w)
     critical = f" · {w('关键路径', 'critical path')}" if t.critical else ""
     done = display(None if t.percent_complete is None else t.percent_complete / 100, "pct")
     return (

@@ -1,9 +1,11 @@
-"""How reports name and format KPIs and ticket dimensions, in the report's language."""
+"""How reports name and format KPIs, ticket dimensions and task timings, in the report's
+language."""
 
 from __future__ import annotations
 
 from improve.domain.base import DIMENSION_LABELS
 from improve.domain.kpi import KPIS
+from improve.domain.portfolio import TaskFlag
 from improve.reports.sections import Fmt, Val, Words
 
 
@@ -39,3 +41,16 @@ def kpi_fmt(kpi_name: str) -> Fmt:
 def kv(kpi_name: str, value: float | None) -> Val:
     """A KPI value with its format."""
     return Val(value, kpi_fmt(kpi_name))
+
+
+def task_timing(t: TaskFlag, w: Words) -> str:
+    """How late a flagged task is, or how soon it is due, in working days."""
+    if t.overdue_days:
+        return w(
+            f"逾期 {t.overdue_days} 个工作日",
+            f"{t.overdue_days} working day{'' if t.overdue_days == 1 else 's'} overdue",
+        )
+    return w(
+        f"还剩 {t.due_in_days} 个工作日",
+        f"due in {t.due_in_days} working day{'' if t.due_in_days == 1 else 's'}",
+    )

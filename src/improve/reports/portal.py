@@ -30,7 +30,7 @@ from improve.domain.portfolio import (
 from improve.domain.programme import Programme
 from improve.errors import ReportError
 from improve.reports import temps
-from improve.reports.labels import kpi_fmt, kpi_label
+from improve.reports.labels import kpi_fmt, kpi_label, task_timing
 from improve.reports.page import (
     STAGE_NAMES,
     STATUS_NAMES,
@@ -150,17 +150,7 @@ def _kpi(line: KpiLine, w: Words) -> dict[str, Any]:
 
 
 def _task(t: TaskFlag, w: Words) -> dict[str, Any]:
-    days = (
-        w(
-            f"逾期 {t.overdue_days} 个工作日",
-            f"{t.overdue_days} working day{'' if t.overdue_days == 1 else 's'} overdue",
-        )
-        if t.overdue_days
-        else w(
-            f"还剩 {t.due_in_days} 个工作日",
-            f"due in {t.due_in_days} working day{'' if t.due_in_days == 1 else 's'}",
-        )
-    )
+    days = task_timing(t, w)
     return {
         "id": t.task_id,
         "name": w.text(t.name),
