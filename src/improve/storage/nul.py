@@ -8,16 +8,14 @@ columns are left alone: both backends keep an escaped \\u0000 in JSON and give i
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import String, event
-from sqlalchemy.orm import Session, UOWTransaction, object_mapper
+from sqlalchemy.orm import Session, UOWTransaction, object_mapper, sessionmaker
 
 from improve.errors import StorageError
 
 
 def check_row(row: object) -> None:
-    """Raise StorageError naming the table, the column and the row of a NUL in `row`."""
+    """Raise StorageError naming the table, the column and the value of a NUL in `row`."""
     mapper = object_mapper(row)
     table = mapper.persist_selectable.description
     for column in mapper.columns:
@@ -39,6 +37,6 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) 
         check_row(row)
 
 
-def guard(factory: Any) -> None:
-    """Check every row a session from `factory` (a sessionmaker) flushes."""
+def guard(factory: sessionmaker[Session]) -> None:
+    """Check every row a session from `factory` flushes."""
     event.listen(factory, "before_flush", _before_flush)
