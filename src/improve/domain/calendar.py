@@ -65,3 +65,8 @@ def months_later(day: date, months: int) -> date:
     total = day.year * 12 + day.month - 1 + months
     year, month = divmod(total, 12)
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from improve.domain.artifacts import (
     ExecutionReport,
@@ -17,7 +17,7 @@ from improve.domain.artifacts import (
     TrajectoryPoint,
 )
 from improve.domain.base import ArtifactRef, Direction
-from improve.domain.calendar import WorkCalendar
+from improve.domain.calendar import WorkCalendar, month_end
 from improve.domain.facts import ExecutionFacts, ProgressReport
 from improve.domain.programme import Programme
 from improve.stages.pilot import evaluate_pilot
@@ -82,10 +82,6 @@ def on_path(target: Target, actual: float | None, planned: float) -> bool | None
     return actual <= planned if target.direction == Direction.LOWER else actual >= planned
 
 
-def _month_end(period: date) -> date:
-    return (period.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
 def schedule_performance(
     plan: ImplementationPlan, progress: Sequence[TaskProgress]
 ) -> tuple[float | None, float | None]:
@@ -125,7 +121,7 @@ def track_execution(
             TrajectoryPoint(
                 period=month.period,
                 actual=month.values.get(target.kpi),
-                planned=path_value(target, _month_end(month.period), programme.cycle.plan_start),
+                planned=path_value(target, month_end(month.period), programme.cycle.plan_start),
             )
             for month in facts.monthly
         ]

@@ -5,10 +5,10 @@ latest cadence reviews). Pure: the caller reads the store."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from improve.domain.artifacts import EvaluationReport, ImplementationPlan, TargetList
-from improve.domain.calendar import WorkCalendar
+from improve.domain.calendar import WorkCalendar, month_end
 from improve.domain.facts import ProgressReport
 from improve.domain.gate import awaited
 from improve.domain.meetings import MonthlyRetrospective, WeeklyReview, parse_week
@@ -89,10 +89,6 @@ def task_flags(
     return overdue, due
 
 
-def _month_end(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
 def kpi_lines(
     targets: TargetList | None,
     evaluation: EvaluationReport | None,
@@ -113,7 +109,7 @@ def kpi_lines(
         known = [(m, v) for m, v in series if v is not None]
         latest_period, latest = known[-1] if known else (None, None)
         expected = (
-            path_value(t, _month_end(latest_period), plan_start)
+            path_value(t, month_end(latest_period), plan_start)
             if latest_period is not None and latest_period >= plan_start.replace(day=1)
             else None
         )
