@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from improve.config import demo_programme_path
+from tests.postgres import POSTGRES_URL, fresh_database
 from tests.prefect_server import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,14 +25,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 BIN = Path(sys.executable).parent
 
 
-def _admin_url() -> str:
-    url = os.environ.get("IMPROVE_TEST_POSTGRES_URL")
-    if not url:
+def _require_postgres() -> None:
+    """Skip without the test server; in CI (which starts it) fail instead."""
+    if not POSTGRES_URL:
         message = "IMPROVE_TEST_POSTGRES_URL is not set; .ci/run starts PostgreSQL and sets it"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 def _run(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -47,29 +46,21 @@ def _run(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.Comp
 @pytest.fixture
 def store_url() -> Iterator[str]:
     """A fresh PostgreSQL database for the programme store, dropped afterwards."""
-    import psycopg
-
-    admin = _admin_url()
-    database = f"improve_store_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{database}"')
-    try:
-        yield "postgresql+psycopg://" + admin.split("://", 1)[1].rsplit("/", 1)[0] + f"/{database}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    _require_postgres()
+    with fresh_database("improve_store") as url:
+        yield url.replace("postgresql://", "postgresql+psycopg://")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A Prefect server on a fresh PostgreSQL database; the environment of its clients."""
-    import psycopg
+    _require_postgres()
+    with fresh_database("improve_prefect") as database:
+        yield from _server(tmp_path_factory, database)
 
-    admin = _admin_url()
-    database = f"improve_prefect_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{database}"')
-    base = admin.rsplit("/", 1)[0]
+
+def _server(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[dict[str, str]]:
+    """`prefect server start` on `database` until the module's tests are done."""
     home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "IMPROVE_"))}
@@ -77,8 +68,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         PREFECT_HOME=str(home / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
-        PREFECT_API_DATABASE_CONNECTION_URL=base.replace("postgresql://", "postgresql+asyncpg://")
-        + f"/{database}",
+        PREFECT_API_DATABASE_CONNECTION_URL=database.replace(
+            "postgresql://", "postgresql+asyncpg://"
+        ),
     )
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
@@ -95,8 +87,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         proc.terminate()
         proc.wait(timeout=60)
         log.close()
-        with psycopg.connect(admin, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def test_deployed_weekly_review_runs_on_a_worker(

@@ -4,15 +4,14 @@ set (CI sets it; .ci/run starts the server); plus small hand-built artifacts of 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from tests.postgres import POSTGRES_URL, fresh_schema
 from tests.samples import make_artifacts
 
 from improve.domain.base import (
@@ -30,7 +29,6 @@ from improve.domain.programme import (
 )
 from improve.storage.db import make_engine, migrate, session_factory
 
-POSTGRES_URL = os.environ.get("IMPROVE_TEST_POSTGRES_URL")
 BACKENDS = [
     "sqlite",
     pytest.param(
@@ -55,18 +53,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store' / 'improve.db'}"
         return
-    assert POSTGRES_URL, "CI must set IMPROVE_TEST_POSTGRES_URL (see .ci/run)"
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema("test") as url:
+        yield url
 
 
 @pytest.fixture
