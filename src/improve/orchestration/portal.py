@@ -3,7 +3,8 @@ digest flow and the CLI wrap them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ from improve.storage import audit
 from improve.storage import portfolio as reads
 from improve.storage import repository as repo
 from improve.storage.db import make_engine, migrate, session_factory
-from improve.storage.repository import StoredReport
+from improve.storage.repository import StoredArtifact, StoredReport
 
 NOTIFIED = "digest.notified"
 
@@ -75,14 +76,19 @@ def programme_summary(session: Session, programme: Programme, as_of: date) -> Pr
     )
 
 
-def portfolio(session: Session, as_of: date) -> Portfolio:
-    """Every stored programme as of `as_of`."""
+def stored_programmes(session: Session) -> dict[str, Programme]:
+    """Every stored programme's definition, by key."""
+    return {
+        key: repo.get_programme(session=session, key=key)
+        for key in reads.programme_keys(session=session)
+    }
+
+
+def portfolio(session: Session, programmes: Mapping[str, Programme], as_of: date) -> Portfolio:
+    """The programmes as of `as_of`."""
     return Portfolio(
         as_of=as_of,
-        programmes=tuple(
-            programme_summary(session, repo.get_programme(session=session, key=key), as_of)
-            for key in reads.programme_keys(session=session)
-        ),
+        programmes=tuple(programme_summary(session, p, as_of) for p in programmes.values()),
     )
 
 
@@ -119,22 +125,18 @@ def publish_portal(
     settings: Settings, out: Path | None, *, as_of: date, default: Locale
 ) -> tuple[Portfolio, PortalPaths]:
     """Build the portal over every stored programme into `out` (default: `portal/` in the
-    artifacts folder), every version's page read from the store in one session."""
+    artifacts folder), every version read from the store once, in one session (each has a
+    page per language)."""
     target = (out or settings.artifacts_dir / "portal").resolve()
     with store_session(settings) as session:
-        summary = portfolio(session, as_of)
-        programmes = {
-            p.key: repo.get_programme(session=session, key=p.key) for p in summary.programmes
-        }
-        paths = write_portal(
-            target,
-            summary,
-            programmes=programmes,
-            load=lambda artifact_id, version: repo.get_artifact(
-                session=session, artifact_id=artifact_id, version=version
-            ),
-            default=default,
-        )
+        programmes = stored_programmes(session)
+        summary = portfolio(session, programmes, as_of)
+
+        @functools.cache
+        def load(artifact_id: str, version: int) -> StoredArtifact:
+            return repo.get_artifact(session=session, artifact_id=artifact_id, version=version)
+
+        paths = write_portal(target, summary, programmes=programmes, load=load, default=default)
     return summary, paths
 
 
